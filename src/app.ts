@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import formbody from '@fastify/formbody'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { AppContext } from './context.js'
+import { openDatabase } from './db/open.js'
+import type { DbHandle } from './db/connect.js'
+import { migrateToLatest } from './db/migrate.js'
+import { resolveMasterKey } from './keys/master-key.js'
+import { SecretBox } from './keys/secret-box.js'
+import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
+import { loggerOptions } from './logger.js'
+import { registerErrorHandling } from './plugins/errors.js'
+import { registerSwagger } from './plugins/swagger.js'
+import { useStrictValidation } from './plugins/validation.js'
+import { RestErrorBody } from './routes/schemas.js'
+import { UserBody } from './routes/users.js'
+import { runBootstrapIfDue } from './bootstrap.js'
+import apiRoutes from './routes/api.js'
+import healthRoutes from './routes/health.js'
+import jwksRoutes from './routes/jwks.js'
+
+export interface BuildOptions {
+  config: Config
+  /** An open database (tests pass one); otherwise the configured one is opened and closed with the app. */
+  db?: DbHandle
+  /** Fastify logger option; defaults to pino at config.logLevel with redaction. */
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * Builds the app from a config: database (migrated unless told not to), keys, bootstrap, plugins,
+ * routes and the error handler. It does not listen; server.ts does.
+ */
+export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
+  const { config } = opts
+  const handle = opts.db ?? await openDatabase(config)
+  const ownsDb = !opts.db
+  try {
+    if (config.migrateOnStart) await migrateToLatest(handle.db)
+    const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
+    const keys = new KeyStore(handle.db, box)
+    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys }
+
+    const app = Fastify({
+      logger: opts.logger ?? loggerOptions(config.logLevel),
+      genReqId: (req) => {
+        const given = req.headers['x-request-id']
+        return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
+      },
+      bodyLimit: config.bodyLimit,
+      trustProxy: config.trustProxy,
+      ajv: { customOptions: { removeAdditional: false } },
+      routerOptions: { ignoreTrailingSlash: true }
+    }).withTypeProvider<TypeBoxTypeProvider>()
+
+    app.decorate('ctx', ctx)
+    app.decorateRequest('caller', null)
+    app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
+    if (ownsDb) app.addHook('onClose', async () => { await handle.close() })
+
+    await ensureSigningKey(handle.db, box, config.signingAlg)
+    await runBootstrapIfDue(ctx, app.log)
+
+    useStrictValidation(app)
+    registerErrorHandling(app)
+    app.addSchema(RestErrorBody)
+    app.addSchema(UserBody)
+    await registerSwagger(app, config)
+    await app.register(formbody)
+    await app.register(healthRoutes)
+    await app.register(jwksRoutes)
+    await app.register(apiRoutes, { prefix: '/api/v1' })
+    return app
+  } catch (err) {
+    if (ownsDb) await handle.close().catch(() => {})
+    throw err
+  }
+}

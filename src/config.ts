@@ -1,0 +1,132 @@
+import path from 'node:path'
+import { Type, type Static } from '@sinclair/typebox'
+import { Ajv } from 'ajv'
+import addFormatsImport from 'ajv-formats'
+
+// ajv-formats is CommonJS with a default export; under NodeNext the namespace wraps it.
+const addFormats = addFormatsImport as unknown as typeof addFormatsImport.default
+
+/** Raised when an environment variable is invalid; the message names the variable. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG'
+  constructor (readonly variable: string, message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+const Seconds = (def: number, min = 1, max = 31 * 24 * 3600) =>
+  Type.Integer({ default: def, minimum: min, maximum: max })
+
+/**
+ * Every environment variable the service reads, with its default. README's table mirrors this.
+ * Kept flat and upper-case so a message can name the variable exactly as the operator typed it.
+ */
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PUBLIC_URL: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
+  BASE_DOMAIN: Type.Optional(Type.String({ pattern: '^[a-z0-9.-]+(:[0-9]+)?$' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  ADMIN_TOKEN_TTL: Seconds(1800, 60, 24 * 3600),
+  USER_TOKEN_TTL: Seconds(3600, 60, 24 * 3600),
+  SIGNING_ALG: Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('EdDSA')], { default: 'ES256' }),
+  SECRET_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_=-]{43,44}$' })),
+  ACCESS_TOKEN_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  KEY_PUBLISH_DELAY: Seconds(600, 0, 7 * 24 * 3600),
+  MIGRATE_ON_START: Type.Boolean({ default: true }),
+  BOOTSTRAP: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], { default: 'auto' }),
+  BOOTSTRAP_ORG: Type.String({ default: 'demo', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }),
+  BOOTSTRAP_ADMIN_EMAIL: Type.String({ default: 'admin@example.com', format: 'email' }),
+  DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
+  SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),
+  TRUST_PROXY: Type.Boolean({ default: false })
+}, { additionalProperties: true })
+
+export type Env = Static<typeof EnvSchema>
+
+/** The typed, validated configuration the app is built from. */
+export interface Config {
+  port: number
+  host: string
+  /** Origin and optional path prefix, without a trailing slash. */
+  publicUrl: string
+  baseDomain: string
+  /** Undefined means the embedded PGlite database under dataDir. */
+  databaseUrl?: string
+  dataDir: string
+  logLevel: string
+  adminTokenTtl: number
+  userTokenTtl: number
+  signingAlg: 'ES256' | 'RS256' | 'EdDSA'
+  /** 32 bytes; undefined means "read or create DATA_DIR/secret.key" (embedded default only). */
+  secretEncryptionKey?: Buffer
+  accessTokenAudience: string
+  keyPublishDelay: number
+  migrateOnStart: boolean
+  bootstrap: 'auto' | 'true' | 'false'
+  bootstrapOrg: string
+  bootstrapAdminEmail: string
+  dbPoolMax: number
+  bodyLimit: number
+  shutdownTimeout: number
+  trustProxy: boolean
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
+addFormats(ajv)
+const validateEnv = ajv.compile(EnvSchema)
+
+/** Reads and validates the configuration; throws a ConfigError naming the first bad variable. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') input[key] = value
+  }
+  if (!validateEnv(input)) {
+    const err = validateEnv.errors?.[0]
+    const variable = (err?.instancePath.replace(/^\//, '') || String(err?.params?.missingProperty ?? '')) || 'environment'
+    const shown = variable === 'SECRET_ENCRYPTION_KEY' || variable === 'DATABASE_URL' ? '(value hidden)' : JSON.stringify(env[variable])
+    throw new ConfigError(variable, `Invalid configuration: ${variable} ${err?.message ?? 'is invalid'} ${shown}`)
+  }
+  const e = input as Env
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
+  const url = new URL(publicUrl)
+  if (url.search || url.hash) throw new ConfigError('PUBLIC_URL', 'Invalid configuration: PUBLIC_URL must not carry a query or fragment')
+  let secretEncryptionKey: Buffer | undefined
+  if (e.SECRET_ENCRYPTION_KEY) {
+    secretEncryptionKey = Buffer.from(e.SECRET_ENCRYPTION_KEY, e.SECRET_ENCRYPTION_KEY.match(/[-_]/) ? 'base64url' : 'base64')
+    if (secretEncryptionKey.length !== 32) {
+      throw new ConfigError('SECRET_ENCRYPTION_KEY', 'Invalid configuration: SECRET_ENCRYPTION_KEY must be 32 bytes, base64 or base64url encoded')
+    }
+  } else if (e.DATABASE_URL) {
+    throw new ConfigError('SECRET_ENCRYPTION_KEY', 'Invalid configuration: SECRET_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64: openssl rand -base64 32)')
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    baseDomain: e.BASE_DOMAIN ?? url.host,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    adminTokenTtl: e.ADMIN_TOKEN_TTL,
+    userTokenTtl: e.USER_TOKEN_TTL,
+    signingAlg: e.SIGNING_ALG,
+    secretEncryptionKey,
+    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE ?? `${publicUrl}/api/v1`,
+    keyPublishDelay: e.KEY_PUBLISH_DELAY,
+    migrateOnStart: e.MIGRATE_ON_START,
+    bootstrap: e.BOOTSTRAP,
+    bootstrapOrg: e.BOOTSTRAP_ORG,
+    bootstrapAdminEmail: e.BOOTSTRAP_ADMIN_EMAIL,
+    dbPoolMax: e.DB_POOL_MAX,
+    bodyLimit: e.BODY_LIMIT,
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+    trustProxy: e.TRUST_PROXY
+  }
+}

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely'
+import type { Config } from './config.js'
+import type { Database } from './db/schema.js'
+import type { DbKind } from './db/connect.js'
+import type { KeyStore } from './keys/signing-keys.js'
+import type { SecretBox } from './keys/secret-box.js'
+
+/** What every route and service may use: built once in app.ts, decorated onto the app as `ctx`. */
+export interface AppContext {
+  config: Config
+  db: Kysely<Database>
+  dbKind: DbKind
+  box: SecretBox
+  keys: KeyStore
+}
+
+/** The caller of a REST request, from a verified access token. */
+export interface Caller {
+  userId: string
+  email: string
+  organizationId: string
+  organizationName: string
+  isAdmin: boolean
+  clientId: string
+  scopes: string[]
+  jti: string
+  exp: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext
+  }
+  interface FastifyRequest {
+    caller: Caller | null
+  }
+}

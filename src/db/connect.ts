@@ -1,0 +1,41 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { PGlite } from '@electric-sql/pglite'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import type { Database } from './schema.js'
+
+/** Which back end a Db runs on; tests and logs name it. */
+export type DbKind = 'postgres' | 'pglite'
+
+export interface DbHandle {
+  db: Kysely<Database>
+  kind: DbKind
+  /** Closes the pool (or the embedded database); waits for checked-out connections. */
+  close: () => Promise<void>
+}
+
+// bigint counts come back as strings from pg; we only count rows, which fit a JS number.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10))
+
+/** Connects to PostgreSQL at `url`. */
+export function connectPostgres (url: string, poolMax = 10): DbHandle {
+  const pool = new pg.Pool({ connectionString: url, max: poolMax })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, kind: 'postgres', close: () => db.destroy() }
+}
+
+/**
+ * Opens the embedded PostgreSQL. `dataDir` undefined keeps it in memory (tests); `pglite` lets a
+ * caller pass an already opened or cloned instance.
+ */
+export async function connectPglite (dataDir?: string, pglite?: PGlite): Promise<DbHandle> {
+  let instance = pglite
+  if (!instance) {
+    if (dataDir) await fs.mkdir(path.dirname(dataDir), { recursive: true })
+    instance = dataDir ? await PGlite.create(dataDir) : await PGlite.create()
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) })
+  return { db, kind: 'pglite', close: () => db.destroy() }
+}

@@ -1,0 +1,124 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/** A timestamp column: read as Date, written as Date or ISO string, defaulted by the database. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type Json<T> = ColumnType<T, string, string>
+
+export interface OrganizationsTable {
+  id: string
+  name: string
+  created_at: Timestamp
+}
+
+export interface UsersTable {
+  id: string
+  organization_id: string
+  email: string
+  name: Generated<string>
+  first_name: Generated<string>
+  last_name: Generated<string>
+  organization_admin: Generated<boolean>
+  deactivated: Generated<boolean>
+  public_key: string | null
+  password_hash: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface GroupsTable {
+  id: string
+  organization_id: string
+  name: string
+  description: Generated<string>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface GroupMembershipsTable {
+  id: string
+  organization_id: string
+  group_id: string
+  member_type: 'user'
+  member_id: string
+  created_at: Timestamp
+}
+
+export interface NodesTable {
+  id: string
+  organization_id: string
+  name: string
+  url: string
+  access_key: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ClientsTable {
+  id: string
+  organization_id: string
+  name: string
+  redirect_uris: Json<string[]>
+  origins: Json<string[]>
+  explicit_authorization_required: Generated<boolean>
+  jwt_grant_enabled: Generated<boolean>
+  admin_node_token_retrieval_enabled: Generated<boolean>
+  public_key: string | null
+  whitelist_enabled: Generated<boolean>
+  secret_encrypted: string
+  secret_hash: string
+  creator_id: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ClientAuthorizationsTable {
+  id: string
+  organization_id: string
+  client_id: string
+  entity_type: 'user' | 'group'
+  entity_id: string
+  created_at: Timestamp
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  public_jwk: Json<Record<string, unknown>>
+  private_jwk_encrypted: string
+  created_at: Timestamp
+  activates_at: ColumnType<Date, Date | string, Date | string>
+  retires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  unpublish_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface RevokedTokensTable {
+  jti: string
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  revoked_at: Timestamp
+}
+
+/** The database as kysely sees it. Table names match migrations/. */
+export interface Database {
+  organizations: OrganizationsTable
+  users: UsersTable
+  groups: GroupsTable
+  group_memberships: GroupMembershipsTable
+  nodes: NodesTable
+  clients: ClientsTable
+  client_authorizations: ClientAuthorizationsTable
+  signing_keys: SigningKeysTable
+  revoked_tokens: RevokedTokensTable
+}
+
+export type Organization = Selectable<OrganizationsTable>
+export type User = Selectable<UsersTable>
+export type NewUser = Insertable<UsersTable>
+export type UserUpdate = Updateable<UsersTable>
+export type Group = Selectable<GroupsTable>
+export type GroupMembership = Selectable<GroupMembershipsTable>
+export type Node = Selectable<NodesTable>
+export type Client = Selectable<ClientsTable>
+export type NewClient = Insertable<ClientsTable>
+export type ClientUpdate = Updateable<ClientsTable>
+export type ClientAuthorization = Selectable<ClientAuthorizationsTable>
+export type SigningKey = Selectable<SigningKeysTable>

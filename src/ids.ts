@@ -1,0 +1,14 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * A new opaque id: 16 random bytes as base64url (22 characters). Safe in a URL path unencoded, as
+ * ascli puts ids in paths as they are (reference §9).
+ */
+export function newId (): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/** A client secret: 32 random bytes (256 bits) as base64url, so HTTP Basic reads it the same form-encoded or not. */
+export function newClientSecret (): string {
+  return randomBytes(32).toString('base64url')
+}

@@ -1,0 +1,134 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
+import { sql, type Kysely } from 'kysely'
+import type { Database, SigningKey } from '../db/schema.js'
+import type { SecretBox } from './secret-box.js'
+
+export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA'
+
+/** Which JWS algorithms this server signs with, and so the only ones its verifier accepts. */
+export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'EdDSA']
+
+const BOX_CONTEXT = 'signing_keys.private_jwk:'
+
+async function newKeyRow (box: SecretBox, alg: SigningAlg, activatesAt: Date) {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) })
+  const publicJwk = await exportJWK(publicKey)
+  const kid = await calculateJwkThumbprint(publicJwk)
+  const privateJwk = await exportJWK(privateKey)
+  return {
+    kid,
+    alg,
+    public_jwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+    private_jwk_encrypted: box.encrypt(JSON.stringify(privateJwk), BOX_CONTEXT + kid),
+    activates_at: activatesAt
+  }
+}
+
+/**
+ * Makes sure a key can sign now. The first key of a fresh database signs at once: no token exists
+ * yet that a verifier could check against an older JWKS. Two instances starting together may
+ * both create one; both keys are then published and either may sign, which is harmless.
+ */
+export async function ensureSigningKey (db: Kysely<Database>, box: SecretBox, alg: SigningAlg): Promise<void> {
+  const current = await db.selectFrom('signing_keys').select('kid')
+    .where('activates_at', '<=', sql<Date>`now()`)
+    .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', sql<Date>`now()`)]))
+    .executeTakeFirst()
+  if (current) return
+  await db.insertInto('signing_keys').values(await newKeyRow(box, alg, new Date())).execute()
+}
+
+/**
+ * Rotates: the new key is published now and signs only after `publishDelay` seconds, so verifiers
+ * that cache the JWKS see it before any token it signed; the keys it replaces stop signing then and
+ * stay published until every token they signed has expired (`maxTokenTtl` later, plus a minute).
+ */
+export async function rotateSigningKey (
+  db: Kysely<Database>, box: SecretBox, alg: SigningAlg, publishDelay: number, maxTokenTtl: number
+): Promise<{ kid: string, activatesAt: Date }> {
+  const activatesAt = new Date(Date.now() + publishDelay * 1000)
+  const row = await newKeyRow(box, alg, activatesAt)
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('signing_keys')
+      .set({ retires_at: activatesAt, unpublish_at: new Date(activatesAt.getTime() + (maxTokenTtl + 60) * 1000) })
+      .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', activatesAt)]))
+      .execute()
+    await trx.insertInto('signing_keys').values(row).execute()
+  })
+  return { kid: row.kid, activatesAt }
+}
+
+/** Removes keys that left the JWKS; returns how many. */
+export async function purgeUnpublishedKeys (db: Kysely<Database>): Promise<number> {
+  const res = await db.deleteFrom('signing_keys').where('unpublish_at', '<', sql<Date>`now()`).executeTakeFirst()
+  return Number(res.numDeletedRows)
+}
+
+export interface Signer { kid: string, alg: SigningAlg, key: CryptoKey }
+
+interface Snapshot { at: number, rows: SigningKey[] }
+
+/**
+ * The instance's view of the shared signing keys. It re-reads the table at most every
+ * `maxAgeMs` (default 5 s), and at once (at most once a second) when asked for an unknown kid, so a
+ * key created by another instance is seen within that bound.
+ */
+export class KeyStore {
+  private snapshot: Snapshot | undefined
+  private loading: Promise<Snapshot> | undefined
+  private lastForced = 0
+  private readonly imported = new Map<string, Promise<CryptoKey>>()
+
+  constructor (private readonly db: Kysely<Database>, private readonly box: SecretBox, private readonly maxAgeMs = 5000) {}
+
+  /** Forgets what was read, so the next call reads the table (after a rotation by this instance). */
+  invalidate (): void { this.snapshot = undefined }
+
+  private async rows (force = false): Promise<SigningKey[]> {
+    const now = Date.now()
+    if (!force && this.snapshot && now - this.snapshot.at < this.maxAgeMs) return this.snapshot.rows
+    this.loading ??= this.db.selectFrom('signing_keys').selectAll()
+      .where((eb) => eb.or([eb('unpublish_at', 'is', null), eb('unpublish_at', '>', sql<Date>`now()`)]))
+      .orderBy('activates_at', 'desc').orderBy('kid')
+      .execute()
+      .then((rows) => ({ at: Date.now(), rows }))
+      .finally(() => { this.loading = undefined })
+    this.snapshot = await this.loading
+    return this.snapshot.rows
+  }
+
+  /** The key that signs now: the newest one whose activation time has passed and that has not retired. */
+  async signer (): Promise<Signer> {
+    const now = new Date()
+    const row = (await this.rows()).find((r) => r.activates_at <= now && (r.retires_at === null || r.retires_at > now))
+    if (!row) throw new Error('no active signing key')
+    let key = this.imported.get('private:' + row.kid)
+    if (!key) {
+      const jwk = JSON.parse(this.box.decrypt(row.private_jwk_encrypted, BOX_CONTEXT + row.kid)) as JWK
+      key = importJWK(jwk, row.alg) as Promise<CryptoKey>
+      this.imported.set('private:' + row.kid, key)
+    }
+    return { kid: row.kid, alg: row.alg as SigningAlg, key: await key }
+  }
+
+  /** The public key for a kid that is still published, or undefined. */
+  async publicKey (kid: string): Promise<{ alg: SigningAlg, key: CryptoKey } | undefined> {
+    let row = (await this.rows()).find((r) => r.kid === kid)
+    if (!row && Date.now() - this.lastForced > 1000) {
+      this.lastForced = Date.now()
+      row = (await this.rows(true)).find((r) => r.kid === kid)
+    }
+    if (!row) return undefined
+    let key = this.imported.get('public:' + kid)
+    if (!key) {
+      key = importJWK(row.public_jwk as JWK, row.alg) as Promise<CryptoKey>
+      this.imported.set('public:' + kid, key)
+    }
+    return { alg: row.alg as SigningAlg, key: await key }
+  }
+
+  /** The JWKS document: every key published now, the ones not yet signing included. */
+  async jwks (): Promise<{ keys: JWK[] }> {
+    return { keys: (await this.rows()).map((r) => r.public_jwk as JWK) }
+  }
+}

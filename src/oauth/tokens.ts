@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto'
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
+import { SIGNING_ALGS, type KeyStore } from '../keys/signing-keys.js'
+
+/** The claims of an access token (RFC 9068 plus AoC's `user_id` and `organization_id`). */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string
+  sub: string
+  aud: string
+  client_id: string
+  scope: string
+  iat: number
+  exp: number
+  jti: string
+  user_id: string
+  organization_id: string
+}
+
+export interface IssueInput {
+  /** `<PUBLIC_URL>/api/v1/oauth2/<org>` */
+  issuer: string
+  audience: string
+  email: string
+  userId: string
+  organizationId: string
+  clientId: string
+  scope: string
+  ttl: number
+}
+
+export interface IssuedToken { token: string, jti: string, expiresIn: number, exp: number }
+
+/** The issuer of an organization's tokens: its OAuth base URL. */
+export function issuerFor (publicUrl: string, orgName: string): string {
+  return `${publicUrl}/api/v1/oauth2/${orgName}`
+}
+
+/** Signs an access token with the current key; `exp - iat` is exactly `ttl`. */
+export async function issueAccessToken (keys: KeyStore, input: IssueInput): Promise<IssuedToken> {
+  const signer = await keys.signer()
+  const iat = Math.floor(Date.now() / 1000)
+  const jti = randomUUID()
+  const token = await new SignJWT({
+    client_id: input.clientId,
+    scope: input.scope,
+    user_id: input.userId,
+    organization_id: input.organizationId
+  })
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'at+jwt' })
+    .setIssuer(input.issuer)
+    .setSubject(input.email)
+    .setAudience(input.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + input.ttl)
+    .setJti(jti)
+    .sign(signer.key)
+  return { token, jti, expiresIn: input.ttl, exp: iat + input.ttl }
+}
+
+/** Why a token was refused; `reason` goes to the log only. */
+export class TokenInvalidError extends Error {
+  readonly code = 'ERR_TOKEN_INVALID'
+  constructor (readonly reason: string) { super('invalid access token') }
+}
+
+const MAX_TOKEN_LENGTH = 8192
+
+/**
+ * Checks signature (a published key, an allowed alg), `typ`, audience and expiry, and that every
+ * claim this server puts in is there. The issuer is checked by the caller, which knows the org.
+ */
+export async function verifyAccessToken (keys: KeyStore, token: string, audience: string): Promise<AccessTokenClaims> {
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError('token too long')
+  let kid: string | undefined
+  try {
+    kid = decodeProtectedHeader(token).kid
+  } catch {
+    throw new TokenInvalidError('not a JWS')
+  }
+  if (!kid) throw new TokenInvalidError('no kid')
+  const found = await keys.publicKey(kid)
+  if (!found) throw new TokenInvalidError('unknown kid')
+  try {
+    const { payload } = await jwtVerify(token, found.key, {
+      algorithms: [...SIGNING_ALGS].filter((a) => a === found.alg),
+      typ: 'at+jwt',
+      audience,
+      requiredClaims: ['iss', 'sub', 'exp', 'iat', 'jti', 'client_id', 'scope', 'user_id', 'organization_id'],
+      clockTolerance: 5
+    })
+    for (const claim of ['iss', 'sub', 'jti', 'client_id', 'scope', 'user_id', 'organization_id'] as const) {
+      if (typeof payload[claim] !== 'string') throw new TokenInvalidError(`claim ${claim} is not a string`)
+    }
+    return payload as AccessTokenClaims
+  } catch (err) {
+    if (err instanceof TokenInvalidError) throw err
+    if (err instanceof joseErrors.JOSEError) throw new TokenInvalidError(err.code)
+    throw err
+  }
+}

@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ForbiddenError, UnauthorizedError } from '../errors.js'
+import { issuerFor, TokenInvalidError, verifyAccessToken } from '../oauth/tokens.js'
+import type { AppContext, Caller } from '../context.js'
+
+/** Scopes that make an organization administrator's token an admin token (reference §4). */
+export const ADMIN_SCOPES = new Set(['admin:all', 'admin-user:all', 'admin-user:all+user:all'])
+
+/**
+ * Verifies the Bearer token and checks, on every request, what may have changed since it was
+ * issued: revoked, user deleted or deactivated, client deleted. So deactivation and revocation take
+ * effect at once on every instance.
+ */
+export async function authenticate (ctx: AppContext, request: FastifyRequest): Promise<Caller> {
+  const header = request.headers.authorization
+  const match = header ? /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header) : null
+  if (!match?.[1]) throw new UnauthorizedError()
+  let claims
+  try {
+    claims = await verifyAccessToken(ctx.keys, match[1], ctx.config.accessTokenAudience)
+  } catch (err) {
+    if (err instanceof TokenInvalidError) {
+      request.log.info({ reason: err.reason }, 'access token refused')
+      throw new UnauthorizedError('the access token is invalid or expired')
+    }
+    throw err
+  }
+  const row = await ctx.db.selectFrom('users as u')
+    .innerJoin('organizations as o', 'o.id', 'u.organization_id')
+    .leftJoin('clients as c', (j) => j.onRef('c.organization_id', '=', 'u.organization_id').on('c.id', '=', claims.client_id))
+    .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
+    .select(['u.id', 'u.email', 'u.organization_admin', 'u.deactivated', 'o.id as org_id', 'o.name as org_name', 'c.id as client_row', 'r.jti as revoked'])
+    .where('u.id', '=', claims.user_id)
+    .where('u.organization_id', '=', claims.organization_id)
+    .executeTakeFirst()
+  const refuse = (reason: string): never => {
+    request.log.info({ reason, jti: claims.jti }, 'access token refused')
+    throw new UnauthorizedError('the access token is invalid or expired')
+  }
+  if (!row) return refuse('user or organization gone')
+  if (claims.iss !== issuerFor(ctx.config.publicUrl, row.org_name)) return refuse('issuer mismatch')
+  if (row.revoked) return refuse('revoked')
+  if (row.deactivated) return refuse('user deactivated')
+  if (!row.client_row) return refuse('client gone')
+  const scopes = claims.scope.split(' ').filter(Boolean)
+  return {
+    userId: row.id,
+    email: row.email,
+    organizationId: row.org_id,
+    organizationName: row.org_name,
+    isAdmin: row.organization_admin && scopes.some((s) => ADMIN_SCOPES.has(s)),
+    clientId: claims.client_id,
+    scopes,
+    jti: claims.jti,
+    exp: claims.exp
+  }
+}
+
+/** Node-scoped tokens are for a node, not for this API. */
+function usableForApi (caller: Caller): boolean {
+  return caller.scopes.some((s) => !s.startsWith('node.'))
+}
+
+/** preHandler: any valid token of a user of the org. */
+export function requireUser (ctx: AppContext) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const caller = await authenticate(ctx, request)
+    if (!usableForApi(caller)) throw new ForbiddenError('a node-scoped token cannot call this API')
+    request.caller = caller
+  }
+}
+
+/** preHandler: an organization administrator's token with an admin scope. */
+export function requireAdmin (ctx: AppContext) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const caller = await authenticate(ctx, request)
+    if (!caller.isAdmin) throw new ForbiddenError('this needs an organization administrator\'s token with scope admin:all')
+    request.caller = caller
+  }
+}
+
+/** The caller set by requireUser/requireAdmin; routes call it only behind one of them. */
+export function callerOf (request: FastifyRequest): Caller {
+  if (!request.caller) throw new UnauthorizedError()
+  return request.caller
+}

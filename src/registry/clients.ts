@@ -1,0 +1,132 @@
+import { sql, type Kysely } from 'kysely'
+import type { Client, Database } from '../db/schema.js'
+import { isUniqueViolation } from '../db/errors.js'
+import { ConflictError, NotFoundError } from '../errors.js'
+import { newClientSecret, newId } from '../ids.js'
+import type { SecretBox } from '../keys/secret-box.js'
+import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+import { checkedPublicKey } from './users.js'
+import { checkOrigin, checkRedirectUri } from './uris.js'
+
+type Db = Kysely<Database>
+
+/** The fields of an API client that a caller sets (reference §7). */
+export interface ClientFields {
+  name?: string
+  redirect_uris?: string[]
+  origins?: string[]
+  explicit_authorization_required?: boolean
+  jwt_grant_enabled?: boolean
+  admin_node_token_retrieval_enabled?: boolean
+  public_key?: string | null
+  whitelist_enabled?: boolean
+}
+
+/** A client as the API shows it, without its secret (lists). */
+export interface PublicClient {
+  id: string
+  organization_id: string
+  name: string
+  redirect_uris: string[]
+  origins: string[]
+  explicit_authorization_required: boolean
+  jwt_grant_enabled: boolean
+  admin_node_token_retrieval_enabled: boolean
+  public_key: string | null
+  whitelist_enabled: boolean
+  creator_id: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+/** A client with its secret: answered on create and on GET by id, as AoC does. */
+export type ClientWithSecret = PublicClient & { secret: string }
+
+const PUBLIC_COLUMNS = ['id', 'organization_id', 'name', 'redirect_uris', 'origins', 'explicit_authorization_required',
+  'jwt_grant_enabled', 'admin_node_token_retrieval_enabled', 'public_key', 'whitelist_enabled', 'creator_id',
+  'created_at', 'updated_at'] as const
+
+/** Binds a client's ciphertext to its id, so a secret copied onto another row does not decrypt. */
+const boxContext = (clientId: string) => `clients.secret:${clientId}`
+
+function checkedFields (fields: ClientFields) {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v
+  if (fields.redirect_uris) out.redirect_uris = JSON.stringify(fields.redirect_uris.map((u, i) => checkRedirectUri(u, `redirect_uris.${i}`)))
+  if (fields.origins) out.origins = JSON.stringify(fields.origins.map((o, i) => checkOrigin(o, `origins.${i}`)))
+  if (fields.public_key !== undefined) out.public_key = checkedPublicKey(fields.public_key)
+  return out
+}
+
+function conflictOnName (err: unknown): never {
+  if (isUniqueViolation(err)) throw new ConflictError('a client with this name already exists in the organization', 'name')
+  throw err
+}
+
+export async function createClient (db: Db, box: SecretBox, orgId: string, fields: ClientFields & { name: string }, creatorId: string | null): Promise<ClientWithSecret> {
+  const id = newId()
+  const secret = newClientSecret()
+  const values = checkedFields(fields)
+  try {
+    const row = await db.insertInto('clients').values({
+      redirect_uris: '[]',
+      origins: '[]',
+      ...values,
+      id,
+      name: fields.name,
+      organization_id: orgId,
+      secret_encrypted: box.encrypt(secret, boxContext(id)),
+      secret_hash: box.hash(secret),
+      creator_id: creatorId
+    } as never).returning(PUBLIC_COLUMNS).executeTakeFirstOrThrow()
+    return { ...row, secret }
+  } catch (err) { return conflictOnName(err) }
+}
+
+export async function listClients (db: Db, orgId: string, query: ListQuery): Promise<Listed<PublicClient>> {
+  let base = db.selectFrom('clients').where('organization_id', '=', orgId)
+  if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
+  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+}
+
+/** The stored row, secret columns included; for the OAuth endpoints. */
+export async function findClientRow (db: Db, orgId: string, id: string): Promise<Client | undefined> {
+  return await db.selectFrom('clients').selectAll().where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+}
+
+export async function getClient (db: Db, box: SecretBox, orgId: string, id: string): Promise<ClientWithSecret> {
+  const row = await findClientRow(db, orgId, id)
+  if (!row) throw new NotFoundError('client')
+  const { secret_encrypted: enc, secret_hash: _hash, ...rest } = row
+  return { ...rest, secret: box.decrypt(enc, boxContext(id)) }
+}
+
+export async function updateClient (db: Db, orgId: string, id: string, fields: ClientFields): Promise<void> {
+  const values = checkedFields(fields)
+  try {
+    const res = await db.updateTable('clients').set({ ...values, updated_at: sql<Date>`now()` } as never)
+      .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+    if (res.numUpdatedRows === 0n) throw new NotFoundError('client')
+  } catch (err) { conflictOnName(err) }
+}
+
+/** Deletes the client; its authorizations go with it (foreign key cascade, one statement). */
+export async function deleteClient (db: Db, orgId: string, id: string): Promise<void> {
+  const res = await db.deleteFrom('clients').where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+  if (res.numDeletedRows === 0n) throw new NotFoundError('client')
+}
+
+/** Replaces the secret; the old one stops working at once. Returns the new one. */
+export async function rotateClientSecret (db: Db, box: SecretBox, orgId: string, id: string): Promise<string> {
+  const secret = newClientSecret()
+  const res = await db.updateTable('clients')
+    .set({ secret_encrypted: box.encrypt(secret, boxContext(id)), secret_hash: box.hash(secret), updated_at: sql<Date>`now()` })
+    .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+  if (res.numUpdatedRows === 0n) throw new NotFoundError('client')
+  return secret
+}
+
+/** Constant-time check of a presented secret against the stored keyed hash. */
+export function clientSecretMatches (box: SecretBox, client: Pick<Client, 'secret_hash'>, presented: string): boolean {
+  return box.verify(presented, client.secret_hash)
+}

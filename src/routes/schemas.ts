@@ -1,0 +1,37 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+
+/** AoC's REST error body. */
+export const RestErrorBody = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  param: Type.Optional(Type.String()),
+  request_id: Type.String()
+}, { $id: 'RestError', title: 'RestError' })
+
+/** `page`, `per_page` (clamped to 1..1000) and `q` (substring of name, or e-mail for users). */
+export const ListQuery = Type.Object({
+  page: Type.Optional(Type.Integer({ description: 'Page number, from 1; clamped.' })),
+  per_page: Type.Optional(Type.Integer({ description: 'Page size, clamped to 1..1000; default 100.' })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'Case-insensitive substring of the name (and e-mail for users).' }))
+})
+
+/** A path id: URL-safe characters only, as every id here is. */
+export const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
+})
+
+export const PemString = Type.String({ maxLength: 16384, description: 'PEM public key: RSA >= 2048 bits (SPKI or PKCS#1), EC P-256/P-384, or Ed25519.' })
+
+/** Error responses every authenticated route may give. */
+export function errorResponses (...codes: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {}
+  for (const c of codes) out[c] = Type.Ref(RestErrorBody)
+  return out
+}
+
+/** A timestamp: a Date in code, an RFC 3339 string on the wire. */
+export const Timestamp = Type.Unsafe<Date>({ type: 'string', format: 'date-time' })
+
+export const NoContent = Type.Null({ description: 'No content' })
+
+export const TotalCountHeader = { 'X-Total-Count': { type: 'integer', description: 'Rows for this filter over all pages.' } }
