@@ -1,4 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
+import clientAuthorizationRoutes from './client-authorizations.js'
+import clientRoutes from './clients.js'
+import groupMembershipRoutes from './group-memberships.js'
+import groupRoutes from './groups.js'
+import nodeRoutes from './nodes.js'
 import selfRoutes from './self.js'
 import userRoutes from './users.js'
 
@@ -9,6 +14,11 @@ const api: FastifyPluginAsync = async (app) => {
   })
   await app.register(selfRoutes)
   await app.register(userRoutes)
+  await app.register(groupRoutes)
+  await app.register(groupMembershipRoutes)
+  await app.register(nodeRoutes)
+  await app.register(clientRoutes)
+  await app.register(clientAuthorizationRoutes)
 }
 
 export default api

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// README's test command. Runs the whole suite on the embedded database (PGlite), then again on a
+// PostgreSQL server when one answers at TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+// Extra arguments go to tap (e.g. a test file). Ends with one line: "N passed, M failed".
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import pg from 'pg'
+
+const args = process.argv.slice(2)
+const serverUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const only = process.env.TEST_BACKENDS ?? 'pglite,postgres'
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
+const template = path.join(root, '.tap', 'pglite-template.bin')
+
+function run (cmd, argv, env) {
+  return new Promise((resolve) => {
+    let tail = ''
+    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk)
+      tail = (tail + chunk.toString()).slice(-4000)
+    })
+    child.on('close', (code) => resolve({ code: code ?? 1, tail }))
+  })
+}
+
+/** tap's closing summary: "# { total: 12, pass: 11, fail: 1, skip: 2 }". */
+function counts (tail) {
+  const m = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, todo: (\d+))?(?:, skip: (\d+))?/.exec(tail)
+  if (!m) return undefined
+  return { pass: Number(m[2] ?? 0), fail: Number(m[3] ?? 0), skip: Number(m[5] ?? 0) }
+}
+
+async function serverAnswers () {
+  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.query('select 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+const tap = path.join(root, 'node_modules', '.bin', 'tap')
+const totals = { pass: 0, fail: 0, skip: 0 }
+let failedRuns = 0
+
+async function suite (label, env) {
+  process.stdout.write(`\n=== test run: ${label} ===\n`)
+  const { code, tail } = await run(tap, args, env)
+  const c = counts(tail)
+  if (!c) {
+    failedRuns++
+    totals.fail++
+    process.stdout.write(`${label}: tap printed no summary (exit ${code})\n`)
+    return
+  }
+  if (code !== 0 && c.fail === 0) { failedRuns++; totals.fail++ }
+  totals.pass += c.pass
+  totals.fail += c.fail
+  totals.skip += c.skip
+  process.stdout.write(`${label}: ${c.pass} passed, ${c.fail} failed, ${c.skip} skipped\n`)
+}
+
+if (only.includes('pglite')) {
+  const made = await run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'pglite-template.ts'), template], {})
+  if (made.code !== 0) {
+    process.stdout.write('could not build the PGlite template\n0 passed, 1 failed\n')
+    process.exit(1)
+  }
+  await suite('embedded PGlite', { PGLITE_TEMPLATE: template, TEST_DATABASE_URL: '' })
+}
+if (only.includes('postgres')) {
+  if (await serverAnswers()) {
+    await suite(`PostgreSQL server (${new URL(serverUrl).host})`, { TEST_DATABASE_URL: serverUrl, PGLITE_TEMPLATE: '' })
+  } else {
+    process.stdout.write(`\nskipped the PostgreSQL server run: nothing answers at ${new URL(serverUrl).host} (set TEST_PG_URL to point at a server)\n`)
+  }
+}
+
+process.stdout.write(`\n${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}\n`)
+process.exit(failedRuns > 0 || totals.fail > 0 ? 1 : 0)

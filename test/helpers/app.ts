@@ -1,0 +1,114 @@
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import type { DbHandle } from '../../src/db/connect.js'
+import { issueAccessToken, issuerFor } from '../../src/oauth/tokens.js'
+import { setUpOrganization } from '../../src/registry/org-setup.js'
+import { createUser, type PublicUser, type UserFields } from '../../src/registry/users.js'
+import { testDb } from './db.js'
+
+/** A test key: 32 fixed bytes, so nothing here depends on DATA_DIR. */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64')
+
+/** The config tests build apps from; `env` overrides any variable. */
+export function testConfig (env: Record<string, string> = {}): Config {
+  return loadConfig({
+    PUBLIC_URL: 'http://localhost:3000',
+    LOG_LEVEL: 'silent',
+    BOOTSTRAP: 'false',
+    SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY,
+    DATA_DIR: path.join(os.tmpdir(), 'aoc-test-' + randomBytes(4).toString('hex')),
+    ...env
+  })
+}
+
+interface Tap { teardown: (fn: () => unknown) => void }
+
+export interface TestApp {
+  app: FastifyInstance
+  handle: DbHandle
+  config: Config
+}
+
+/** Builds the app on this file's database (one per file: PGlite takes seconds to start). */
+export async function buildTestApp (t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
+  const handle = await testDb()
+  const config = testConfig(env)
+  const app = await buildApp({ config, db: handle })
+  t.teardown(async () => {
+    await app.close()
+    await handle.close()
+    await fs.rm(config.dataDir, { recursive: true, force: true })
+  })
+  return { app, handle, config }
+}
+
+/** An organization with an admin, and helpers to make users and tokens in it. */
+export interface TestOrg {
+  orgId: string
+  orgName: string
+  admin: PublicUser
+  clientId: string
+  clientSecret: string
+  /** An admin token (scope admin:all). */
+  adminToken: string
+  /** A token for any user of the org, with the given scope (default user:all). */
+  tokenFor: (user: Pick<PublicUser, 'id' | 'email'>, scope?: string, ttl?: number) => Promise<string>
+  /** A new user; returns it with a user:all token. */
+  newUser: (fields?: UserFields) => Promise<{ user: PublicUser, token: string }>
+}
+
+/** A fresh organization with a random name, so test files can share a database without seeing each other. */
+export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toString('hex')): Promise<TestOrg> {
+  const { app, config } = ta
+  const { org, admin, client } = await setUpOrganization(app.ctx.db, app.ctx.box, {
+    orgName: name, adminEmail: `admin@${name}.example.com`, clientName: 'test client'
+  })
+  const tokenFor = async (user: Pick<PublicUser, 'id' | 'email'>, scope = 'user:all', ttl = 600) => (await issueAccessToken(app.ctx.keys, {
+    issuer: issuerFor(config.publicUrl, org.name),
+    audience: config.accessTokenAudience,
+    email: user.email,
+    userId: user.id,
+    organizationId: org.id,
+    clientId: client!.id,
+    scope,
+    ttl
+  })).token
+  let n = 0
+  return {
+    orgId: org.id,
+    orgName: org.name,
+    admin,
+    clientId: client!.id,
+    clientSecret: client!.secret,
+    adminToken: await tokenFor(admin, 'admin:all'),
+    tokenFor,
+    newUser: async (fields = {}) => {
+      const user = await createUser(app.ctx.db, org.id, { email: `user${++n}-${randomBytes(3).toString('hex')}@${name}.example.com`, ...fields })
+      return { user, token: await tokenFor(user) }
+    }
+  }
+}
+
+/** `app.inject` with a Bearer token and a JSON body. */
+export async function call (app: FastifyInstance, token: string | undefined, method: InjectOptions['method'], url: string, body?: unknown): Promise<LightMyRequestResponse> {
+  return await app.inject({
+    method,
+    url,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    ...(body !== undefined ? { payload: body as Record<string, unknown> } : {})
+  })
+}
+
+/** Public keys for tests, by kind. */
+export function pem (key: KeyObject, type: 'spki' | 'pkcs1' = 'spki'): string {
+  return key.export({ type, format: 'pem' }).toString()
+}
+
+export function rsaPublicPem (bits = 2048, type: 'spki' | 'pkcs1' = 'spki'): string {
+  return pem(generateKeyPairSync('rsa', { modulusLength: bits }).publicKey, type)
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { connectPglite, connectPostgres, type DbHandle } from '../../src/db/connect.js'
+import { migrateToLatest } from '../../src/db/migrate.js'
+
+/**
+ * One migrated database for a test file. With TEST_DATABASE_URL (a server's admin URL), a fresh
+ * database is created on that server and dropped at the end; otherwise an in-memory PGlite,
+ * loaded from the migrated template that scripts/test.mjs dumps once (PGLITE_TEMPLATE), or
+ * created and migrated here when there is none.
+ */
+export async function testDb (): Promise<DbHandle> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (serverUrl) return await serverDb(serverUrl)
+  const template = process.env.PGLITE_TEMPLATE
+  if (template) {
+    const blob = new Blob([await fs.readFile(template)])
+    const instance = await PGlite.create({ loadDataDir: blob })
+    const handle = await connectPglite(undefined, instance)
+    await migrateToLatest(handle.db)
+    return handle
+  }
+  const handle = await connectPglite()
+  await migrateToLatest(handle.db)
+  return handle
+}
+
+/** The kind of database the suite runs on, for test names and skips. */
+export const dbKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'
+
+async function serverDb (serverUrl: string): Promise<DbHandle> {
+  const name = 'aoc_test_' + randomBytes(6).toString('hex')
+  const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl, max: 1 }) }) })
+  await sql.raw(`CREATE DATABASE ${name}`).execute(admin)
+  const url = new URL(serverUrl)
+  url.pathname = '/' + name
+  const handle = connectPostgres(url.toString(), 5)
+  await migrateToLatest(handle.db)
+  return {
+    ...handle,
+    /** Also drops the database, so a run leaves the server as it found it. */
+    close: async () => {
+      await handle.close()
+      await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin)
+      await admin.destroy()
+    }
+  }
+}
+
+/** A URL for the server database of this test run (for tests that start a real process). */
+export async function serverDatabaseUrl (): Promise<{ url: string, drop: () => Promise<void> } | undefined> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (!serverUrl) return undefined
+  const name = 'aoc_test_' + randomBytes(6).toString('hex')
+  const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl, max: 1 }) }) })
+  await sql.raw(`CREATE DATABASE ${name}`).execute(admin)
+  const url = new URL(serverUrl)
+  url.pathname = '/' + name
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin)
+      await admin.destroy()
+    }
+  }
+}

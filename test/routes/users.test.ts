@@ -1,0 +1,155 @@
+import { generateKeyPairSync } from 'node:crypto'
+import t from 'tap'
+import { buildTestApp, call, newOrg, pem, rsaPublicPem } from '../helpers/app.js'
+
+const ta = await buildTestApp(t)
+const { app } = ta
+const org = await newOrg(ta)
+const other = await newOrg(ta)
+
+t.test('POST /users creates a user and answers 201 with the whole object', async (t) => {
+  const key = rsaPublicPem()
+  const res = await call(app, org.adminToken, 'POST', '/api/v1/users', { email: 'Alice@Example.com', first_name: 'Alice', last_name: 'Liddell', public_key: key })
+  t.equal(res.statusCode, 201)
+  t.match(res.headers['content-type'], /^application\/json/)
+  const body = res.json()
+  t.match(body, { email: 'Alice@Example.com', name: 'Alice Liddell', organization_id: org.orgId, organization_admin: false, deactivated: false })
+  t.equal(body.public_key, key)
+  t.match(body.id, /^[A-Za-z0-9_-]+$/)
+  t.notOk('password_hash' in body)
+  const got = await call(app, org.adminToken, 'GET', `/api/v1/users/${body.id}`)
+  t.same(got.json(), body)
+})
+
+t.test('bad input gets a 422 naming the field', async (t) => {
+  const cases: Array<[string, unknown, string, string]> = [
+    ['missing email', { name: 'x' }, 'parameter_missing', 'email'],
+    ['bad email', { email: 'not-an-email' }, 'invalid_parameter', 'email'],
+    ['unknown field', { email: 'u1@example.com', colour: 'blue' }, 'invalid_parameter', 'colour'],
+    ['wrong type', { email: 'u2@example.com', organization_admin: 'yes' }, 'invalid_parameter', 'organization_admin'],
+    ['short RSA key', { email: 'u3@example.com', public_key: rsaPublicPem(1024) }, 'invalid_parameter', 'public_key'],
+    ['not a PEM', { email: 'u4@example.com', public_key: 'hello' }, 'invalid_parameter', 'public_key'],
+    ['a private key', { email: 'u5@example.com', public_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, 'invalid_parameter', 'public_key'],
+    ['P-521 key', { email: 'u6@example.com', public_key: pem(generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).publicKey) }, 'invalid_parameter', 'public_key']
+  ]
+  for (const [label, body, code, param] of cases) {
+    const res = await call(app, org.adminToken, 'POST', '/api/v1/users', body)
+    t.equal(res.statusCode, 422, label)
+    t.match(res.json(), { code, param, request_id: String }, label)
+  }
+  const list = await call(app, org.adminToken, 'GET', '/api/v1/users?q=example.com&per_page=1000')
+  t.notOk(list.json().some((u: { email: string }) => /^u\d@/.test(u.email)), 'nothing was created by bad input')
+})
+
+t.test('accepted key kinds: RSA SPKI and PKCS#1, P-256, P-384, Ed25519', async (t) => {
+  const keys = [
+    rsaPublicPem(2048, 'pkcs1'),
+    pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey),
+    pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey),
+    pem(generateKeyPairSync('ed25519').publicKey)
+  ]
+  for (const [i, key] of keys.entries()) {
+    const res = await call(app, org.adminToken, 'POST', '/api/v1/users', { email: `k${i}@example.com`, public_key: key })
+    t.equal(res.statusCode, 201, `key ${i}`)
+  }
+})
+
+t.test('a duplicate e-mail, in any case, is a 409; another org may reuse it', async (t) => {
+  const first = await call(app, org.adminToken, 'POST', '/api/v1/users', { email: 'dup@example.com' })
+  t.equal(first.statusCode, 201)
+  const again = await call(app, org.adminToken, 'POST', '/api/v1/users', { email: 'DUP@example.com' })
+  t.equal(again.statusCode, 409)
+  t.match(again.json(), { code: 'conflict', param: 'email' })
+  const elsewhere = await call(app, other.adminToken, 'POST', '/api/v1/users', { email: 'dup@example.com' })
+  t.equal(elsewhere.statusCode, 201)
+})
+
+t.test('lists page, filter with q and answer X-Total-Count', async (t) => {
+  for (let i = 0; i < 5; i++) await call(app, org.adminToken, 'POST', '/api/v1/users', { email: `pager${i}@example.com`, name: `Pager Person ${i}` })
+  const all = await call(app, org.adminToken, 'GET', '/api/v1/users?q=PAGER')
+  t.equal(all.statusCode, 200)
+  t.equal(all.headers['x-total-count'], '5')
+  t.equal(all.json().length, 5)
+  const page2 = await call(app, org.adminToken, 'GET', '/api/v1/users?q=pager&per_page=2&page=2')
+  t.equal(page2.headers['x-total-count'], '5')
+  t.same(page2.json().map((u: { email: string }) => u.email), all.json().slice(2, 4).map((u: { email: string }) => u.email), 'stable order')
+  const clamped = await call(app, org.adminToken, 'GET', '/api/v1/users?q=pager&per_page=100000&page=0')
+  t.equal(clamped.statusCode, 200, 'per_page and page are clamped, not refused')
+  t.equal(clamped.json().length, 5)
+  const ascli = await call(app, org.adminToken, 'GET', '/api/v1/users?per_page=1000&page=1')
+  t.equal(ascli.statusCode, 200)
+  const wildcard = await call(app, org.adminToken, 'GET', '/api/v1/users?q=%25')
+  t.equal(wildcard.headers['x-total-count'], '0', 'q takes % literally')
+})
+
+t.test('PUT /users/{id} answers 204; GET /self and own public_key for a plain user', async (t) => {
+  const { user, token } = await org.newUser()
+  const self = await call(app, token, 'GET', '/api/v1/self')
+  t.equal(self.statusCode, 200)
+  t.equal(self.json().id, user.id)
+  const key = rsaPublicPem()
+  const put = await call(app, token, 'PUT', `/api/v1/users/${user.id}`, { public_key: key })
+  t.equal(put.statusCode, 204)
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).json().public_key, key)
+  const promote = await call(app, token, 'PUT', `/api/v1/users/${user.id}`, { organization_admin: true })
+  t.equal(promote.statusCode, 403, 'a user cannot make itself admin')
+  t.equal(promote.json().code, 'forbidden')
+  const otherUser = await org.newUser()
+  const foreign = await call(app, token, 'PUT', `/api/v1/users/${otherUser.user.id}`, { public_key: key })
+  t.equal(foreign.statusCode, 403, 'a user cannot change another user')
+  const list = await call(app, token, 'GET', '/api/v1/users')
+  t.equal(list.statusCode, 403, 'a user cannot list users')
+  const byAdmin = await call(app, org.adminToken, 'PUT', `/api/v1/users/${user.id}`, { first_name: 'Changed', public_key: '' })
+  t.equal(byAdmin.statusCode, 204)
+  t.match((await call(app, org.adminToken, 'GET', `/api/v1/users/${user.id}`)).json(), { first_name: 'Changed', public_key: null })
+})
+
+t.test('a deactivated user\'s tokens stop working at once', async (t) => {
+  const { user, token } = await org.newUser()
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200)
+  t.equal((await call(app, org.adminToken, 'PUT', `/api/v1/users/${user.id}`, { deactivated: true })).statusCode, 204)
+  const res = await call(app, token, 'GET', '/api/v1/self')
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'unauthorized')
+})
+
+t.test('an admin flag without an admin scope, or an admin scope without the flag, is not admin', async (t) => {
+  const userToken = await org.tokenFor(org.admin, 'user:all')
+  t.equal((await call(app, userToken, 'GET', '/api/v1/users')).statusCode, 403)
+  const { user } = await org.newUser()
+  const forged = await org.tokenFor(user, 'admin:all')
+  t.equal((await call(app, forged, 'GET', '/api/v1/users')).statusCode, 403)
+})
+
+t.test('DELETE /users/{id} answers 204, then the user is gone', async (t) => {
+  const { user } = await org.newUser()
+  t.equal((await call(app, org.adminToken, 'DELETE', `/api/v1/users/${user.id}`)).statusCode, 204)
+  t.equal((await call(app, org.adminToken, 'GET', `/api/v1/users/${user.id}`)).statusCode, 404)
+  t.equal((await call(app, org.adminToken, 'DELETE', `/api/v1/users/${user.id}`)).statusCode, 404)
+  t.equal((await call(app, org.adminToken, 'DELETE', `/api/v1/users/${org.admin.id}`)).statusCode, 403, 'not oneself')
+})
+
+t.test('another organization\'s users are a 404 and never listed', async (t) => {
+  const { user } = await other.newUser()
+  for (const [method, body] of [['GET', undefined], ['PUT', { name: 'x' }], ['DELETE', undefined]] as const) {
+    const res = await call(app, org.adminToken, method, `/api/v1/users/${user.id}`, body)
+    t.equal(res.statusCode, 404, method)
+    t.equal(res.json().code, 'not_found')
+  }
+  const list = await call(app, org.adminToken, 'GET', `/api/v1/users?q=${encodeURIComponent(user.email)}`)
+  t.equal(list.headers['x-total-count'], '0')
+})
+
+t.test('no token, a malformed token, a foreign-signed token: 401', async (t) => {
+  t.equal((await call(app, undefined, 'GET', '/api/v1/self')).statusCode, 401)
+  t.equal((await call(app, 'abc.def.ghi', 'GET', '/api/v1/self')).statusCode, 401)
+  const res = await app.inject({ method: 'GET', url: '/api/v1/self', headers: { authorization: 'Basic Zm9vOmJhcg==' } })
+  t.equal(res.statusCode, 401)
+  t.match(res.json(), { code: 'unauthorized', request_id: String })
+})
+
+t.test('a malformed JSON body is a 422, not a 500', async (t) => {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: `Bearer ${org.adminToken}`, 'content-type': 'application/json' }, payload: '{"email":' })
+  t.equal(res.statusCode, 422)
+  t.match(res.json(), { code: 'invalid_parameter', param: 'body' })
+})
