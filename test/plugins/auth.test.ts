@@ -1,0 +1,103 @@
+import t from 'tap'
+import { decodeJwt } from 'jose'
+import { issueAccessToken, issuerFor } from '../../src/oauth/tokens.js'
+import { createClient } from '../../src/registry/clients.js'
+import { buildTestApp, call, newOrg } from '../helpers/app.js'
+
+const ta = await buildTestApp(t)
+const { app, config } = ta
+const org = await newOrg(ta)
+const other = await newOrg(ta)
+
+t.test('a revoked token is refused at once', async (t) => {
+  const { token } = await org.newUser()
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200)
+  const { jti, exp } = decodeJwt(token)
+  await app.ctx.db.insertInto('revoked_tokens').values({ jti: jti!, expires_at: new Date(exp! * 1000) }).execute()
+  const res = await call(app, token, 'GET', '/api/v1/self')
+  t.equal(res.statusCode, 401)
+  t.match(res.json(), { code: 'unauthorized', message: String, request_id: String })
+})
+
+t.test('a token whose issuer names another organization is refused', async (t) => {
+  const token = (await issueAccessToken(app.ctx.keys, {
+    issuer: issuerFor(config.publicUrl, other.orgName),
+    audience: config.accessTokenAudience,
+    email: org.admin.email,
+    userId: org.admin.id,
+    organizationId: org.orgId,
+    clientId: org.clientId,
+    scope: 'admin:all',
+    ttl: 600
+  })).token
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401)
+})
+
+t.test('a token for a user of another organization cannot reach this one\'s objects', async (t) => {
+  const token = (await issueAccessToken(app.ctx.keys, {
+    issuer: issuerFor(config.publicUrl, org.orgName),
+    audience: config.accessTokenAudience,
+    email: other.admin.email,
+    userId: other.admin.id,
+    organizationId: org.orgId,
+    clientId: org.clientId,
+    scope: 'admin:all',
+    ttl: 600
+  })).token
+  t.equal((await call(app, token, 'GET', '/api/v1/users')).statusCode, 401, 'user_id and organization_id must agree')
+})
+
+t.test('the tokens of a deleted client stop working', async (t) => {
+  const client = await createClient(app.ctx.db, app.ctx.box, org.orgId, { name: 'short-lived' }, null)
+  const token = (await issueAccessToken(app.ctx.keys, {
+    issuer: issuerFor(config.publicUrl, org.orgName),
+    audience: config.accessTokenAudience,
+    email: org.admin.email,
+    userId: org.admin.id,
+    organizationId: org.orgId,
+    clientId: client.id,
+    scope: 'user:all',
+    ttl: 600
+  })).token
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200)
+  await app.ctx.db.deleteFrom('clients').where('id', '=', client.id).execute()
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401)
+})
+
+t.test('a node-scoped token cannot call the REST API', async (t) => {
+  const token = await org.tokenFor(org.admin, 'node.ak1:user:all')
+  const res = await call(app, token, 'GET', '/api/v1/self')
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().code, 'forbidden')
+})
+
+t.test('an expired token is refused', async (t) => {
+  const token = await org.tokenFor(org.admin, 'admin:all', -10)
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401)
+})
+
+t.test('JWKS at the org OAuth base and at the well-known path hold the signing kid', async (t) => {
+  const { kid } = JSON.parse(Buffer.from(org.adminToken.split('.')[0]!, 'base64url').toString())
+  for (const url of ['/.well-known/jwks.json', `/api/v1/oauth2/${org.orgName}/jwks`]) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 200, url)
+    t.match(res.headers['content-type'], /^application\/json/)
+    const keys = res.json().keys as Array<{ kid: string, d?: string }>
+    t.ok(keys.some((k) => k.kid === kid), `${url} publishes the kid`)
+    t.notOk(keys.some((k) => 'd' in k), `${url} has no private parts`)
+  }
+})
+
+t.test('health: live and ready', async (t) => {
+  t.same((await app.inject({ url: '/health/live' })).json(), { status: 'ok' })
+  const ready = await app.inject({ url: '/health/ready' })
+  t.equal(ready.statusCode, 200)
+  t.equal(ready.json().status, 'ok')
+})
+
+t.test('an unknown route is a JSON 404 and every answer carries X-Request-Id', async (t) => {
+  const res = await app.inject({ url: '/api/v1/nope' })
+  t.equal(res.statusCode, 404)
+  t.match(res.json(), { code: 'not_found', request_id: String })
+  t.equal(res.headers['x-request-id'], res.json().request_id)
+})

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import t from 'tap'
+
+/** A free loopback port. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+async function startServer (env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (c) => { output += c })
+  child.stderr.on('data', (c) => { output += c })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, exited, output: () => output }
+}
+
+async function waitReady (port: number, timeoutMs = 60_000): Promise<Response> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`)
+      if (res.status === 200) return res
+    } catch {}
+    if (Date.now() > end) throw new Error('server did not become ready')
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers ready, closes on SIGTERM', { skip: process.env.TEST_DATABASE_URL ? 'runs in the embedded-database pass' : false }, async (t) => {
+  t.setTimeout(120_000)
+  const dataDir = t.testdir()
+  const port = await freePort()
+  const server = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const ready = await waitReady(port)
+  t.match(await ready.json(), { status: 'ok', database: 'pglite' })
+  const boot = JSON.parse(await fs.readFile(path.join(dataDir, 'bootstrap.json'), 'utf8'))
+  t.equal(boot.org, 'demo')
+  t.equal((await fs.stat(path.join(dataDir, 'secret.key'))).mode & 0o777, 0o600, 'the generated encryption key is 0600')
+  const log = server.output()
+  t.match(log, path.join(dataDir, 'bootstrap.json'), 'the log names the file')
+  for (const secret of [boot.admin_password, boot.client_secret]) t.notMatch(log, secret, 'the log holds no credential')
+  t.notMatch(log, 'PRIVATE KEY')
+
+  // A request in flight when SIGTERM arrives still gets its answer.
+  const inFlight = fetch(`http://127.0.0.1:${port}/health/ready`)
+  server.child.kill('SIGTERM')
+  t.equal((await inFlight).status, 200)
+  t.equal(await server.exited, 0, 'exits 0 after a graceful close')
+
+  const again = await startServer({ PORT: String(port), DATA_DIR: dataDir })
+  t.teardown(() => { again.child.kill('SIGKILL') })
+  await waitReady(port)
+  t.same(JSON.parse(await fs.readFile(path.join(dataDir, 'bootstrap.json'), 'utf8')), boot, 'a restart keeps the data and does not bootstrap again')
+  again.child.kill('SIGTERM')
+  t.equal(await again.exited, 0)
+})
