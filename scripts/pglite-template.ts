@@ -13,5 +13,8 @@ const handle = await connectPglite(undefined, instance)
 await migrateToLatest(handle.db)
 const dump = await instance.dumpDataDir('none')
 await fs.mkdir(path.dirname(out), { recursive: true })
-await fs.writeFile(out, Buffer.from(await dump.arrayBuffer()))
+// Written aside then renamed, so a test run reading the previous template never sees half a file.
+const tmp = `${out}.${process.pid}.tmp`
+await fs.writeFile(tmp, Buffer.from(await dump.arrayBuffer()))
+await fs.rename(tmp, out)
 await handle.close()

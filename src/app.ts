@@ -13,7 +13,7 @@ import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
 import { registerErrorHandling } from './plugins/errors.js'
 import { registerSwagger } from './plugins/swagger.js'
-import { useStrictValidation } from './plugins/validation.js'
+import { strictSchemaController } from './plugins/validation.js'
 import { RestErrorBody } from './routes/schemas.js'
 import { UserBody } from './routes/users.js'
 import { runBootstrapIfDue } from './bootstrap.js'
@@ -52,6 +52,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       bodyLimit: config.bodyLimit,
       trustProxy: config.trustProxy,
       ajv: { customOptions: { removeAdditional: false } },
+      schemaController: strictSchemaController,
       routerOptions: { ignoreTrailingSlash: true }
     }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -63,7 +64,6 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await ensureSigningKey(handle.db, box, config.signingAlg)
     await runBootstrapIfDue(ctx, app.log)
 
-    useStrictValidation(app)
     registerErrorHandling(app)
     app.addSchema(RestErrorBody)
     app.addSchema(UserBody)

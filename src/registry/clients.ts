@@ -49,9 +49,13 @@ const PUBLIC_COLUMNS = ['id', 'organization_id', 'name', 'redirect_uris', 'origi
 /** Binds a client's ciphertext to its id, so a secret copied onto another row does not decrypt. */
 const boxContext = (clientId: string) => `clients.secret:${clientId}`
 
+const WRITABLE = ['name', 'redirect_uris', 'origins', 'explicit_authorization_required', 'jwt_grant_enabled',
+  'admin_node_token_retrieval_enabled', 'public_key', 'whitelist_enabled'] as const
+
+/** Only the writable fields, checked; a stray key (secret_hash, organization_id...) never reaches SQL. */
 function checkedFields (fields: ClientFields) {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v
+  for (const k of WRITABLE) if (fields[k] !== undefined) out[k] = fields[k]
   if (fields.redirect_uris) out.redirect_uris = JSON.stringify(fields.redirect_uris.map((u, i) => checkRedirectUri(u, `redirect_uris.${i}`)))
   if (fields.origins) out.origins = JSON.stringify(fields.origins.map((o, i) => checkOrigin(o, `origins.${i}`)))
   if (fields.public_key !== undefined) out.public_key = checkedPublicKey(fields.public_key)
@@ -63,6 +67,7 @@ function conflictOnName (err: unknown): never {
   throw err
 }
 
+/** Registers a client with a new secret; answers it with the secret, the one time it is made. */
 export async function createClient (db: Db, box: SecretBox, orgId: string, fields: ClientFields & { name: string }, creatorId: string | null): Promise<ClientWithSecret> {
   const id = newId()
   const secret = newClientSecret()
@@ -83,6 +88,7 @@ export async function createClient (db: Db, box: SecretBox, orgId: string, field
   } catch (err) { return conflictOnName(err) }
 }
 
+/** A page of the org's clients (`q`: substring of the name), never with secrets. */
 export async function listClients (db: Db, orgId: string, query: ListQuery): Promise<Listed<PublicClient>> {
   let base = db.selectFrom('clients').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
@@ -94,6 +100,7 @@ export async function findClientRow (db: Db, orgId: string, id: string): Promise
   return await db.selectFrom('clients').selectAll().where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
 }
 
+/** One client with its decrypted secret, as AoC lets an admin display it again. */
 export async function getClient (db: Db, box: SecretBox, orgId: string, id: string): Promise<ClientWithSecret> {
   const row = await findClientRow(db, orgId, id)
   if (!row) throw new NotFoundError('client')
@@ -101,6 +108,7 @@ export async function getClient (db: Db, box: SecretBox, orgId: string, id: stri
   return { ...rest, secret: box.decrypt(enc, boxContext(id)) }
 }
 
+/** Changes the given fields; a new `public_key` is the one checked on the very next request. */
 export async function updateClient (db: Db, orgId: string, id: string, fields: ClientFields): Promise<void> {
   const values = checkedFields(fields)
   try {

@@ -1,6 +1,134 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { callerOf, requireAdmin } from '../plugins/auth.js'
+import * as clients from '../registry/clients.js'
+import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
 
-/** Placeholder: routes for this resource are being written. */
-const routes: FastifyPluginAsyncTypebox = async (_app) => {}
+const UriList = (what: string) => Type.Array(Type.String({ maxLength: 2048 }), { maxItems: 100, description: what })
+
+const ClientFields = {
+  id: Type.String({ description: 'Also the OAuth client_id.' }),
+  organization_id: Type.String(),
+  name: Type.String(),
+  redirect_uris: Type.Array(Type.String()),
+  origins: Type.Array(Type.String()),
+  explicit_authorization_required: Type.Boolean(),
+  jwt_grant_enabled: Type.Boolean(),
+  admin_node_token_retrieval_enabled: Type.Boolean(),
+  public_key: Type.Union([Type.String(), Type.Null()]),
+  whitelist_enabled: Type.Boolean(),
+  creator_id: Type.Union([Type.String(), Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp
+}
+
+/** A client as lists answer it: never its secret. */
+export const ClientBody = Type.Object(ClientFields, { $id: 'Client', title: 'Client' })
+
+/** A client with its secret (base64url): answered on create and on GET by id. */
+export const ClientWithSecretBody = Type.Object({ ...ClientFields, secret: Type.String() }, { $id: 'ClientWithSecret', title: 'ClientWithSecret' })
+
+const Writable = {
+  redirect_uris: Type.Optional(UriList('Exact-match redirect URIs: https, or http on 127.0.0.1, [::1] or localhost; no fragment.')),
+  origins: Type.Optional(UriList('Browser origins allowed by CORS: scheme, host and port only.')),
+  explicit_authorization_required: Type.Optional(Type.Boolean()),
+  jwt_grant_enabled: Type.Optional(Type.Boolean()),
+  admin_node_token_retrieval_enabled: Type.Optional(Type.Boolean()),
+  public_key: Type.Optional(Type.Union([PemString, Type.Null()], { description: 'The global key; null or "" removes it.' })),
+  whitelist_enabled: Type.Optional(Type.Boolean({ description: 'true: only listed users (client_authorizations); false: all users.' }))
+}
+
+const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '\\S' })
+const ClientCreate = Type.Object({ name: Name, ...Writable }, { additionalProperties: false })
+const ClientUpdate = Type.Object({ name: Type.Optional(Name), ...Writable }, { additionalProperties: false })
+const SecretBody = Type.Object({ secret: Type.String() })
+
+/** API clients of the org: admins register, read (secret included), change and delete them. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { ctx } = app
+  const admin = requireAdmin(ctx)
+  app.addSchema(ClientBody)
+  app.addSchema(ClientWithSecretBody)
+
+  app.get('/clients', {
+    preHandler: admin,
+    schema: {
+      tags: ['clients'],
+      summary: 'List clients',
+      description: 'Secrets are never listed; `GET /clients/{id}` shows one.',
+      querystring: ListQuery,
+      response: { 200: { type: 'array', items: Type.Ref(ClientBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
+    }
+  }, async (request, reply) => {
+    const { rows, total } = await clients.listClients(ctx.db, callerOf(request).organizationId, request.query)
+    reply.header('X-Total-Count', total)
+    return rows
+  })
+
+  app.post('/clients', {
+    preHandler: admin,
+    schema: {
+      tags: ['clients'],
+      summary: 'Register a client',
+      body: ClientCreate,
+      response: { 201: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 409, 422) }
+    }
+  }, async (request, reply) => {
+    const caller = callerOf(request)
+    const created = await clients.createClient(ctx.db, ctx.box, caller.organizationId, request.body, caller.userId)
+    return reply.status(201).send(created)
+  })
+
+  app.get('/clients/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['clients'],
+      summary: 'Get a client, with its secret',
+      params: IdParams,
+      response: { 200: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 404) }
+    }
+  }, async (request) => clients.getClient(ctx.db, ctx.box, callerOf(request).organizationId, request.params.id))
+
+  app.put('/clients/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['clients'],
+      summary: 'Update a client',
+      description: 'Only the fields sent change. A new `public_key` is the only global key from the very next request.',
+      params: IdParams,
+      body: ClientUpdate,
+      response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
+    }
+  }, async (request, reply) => {
+    await clients.updateClient(ctx.db, callerOf(request).organizationId, request.params.id, request.body)
+    return reply.status(204).send(null)
+  })
+
+  app.delete('/clients/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['clients'],
+      summary: 'Delete a client, with its authorizations',
+      description: 'Tokens issued to the client stop working at once.',
+      params: IdParams,
+      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+    }
+  }, async (request, reply) => {
+    await clients.deleteClient(ctx.db, callerOf(request).organizationId, request.params.id)
+    return reply.status(204).send(null)
+  })
+
+  app.post('/clients/:id/secret', {
+    preHandler: admin,
+    schema: {
+      tags: ['clients'],
+      summary: 'Rotate a client\'s secret',
+      description: 'Makes a new secret and answers `200 {"secret": "<new>"}`. The old secret stops matching at once; ' +
+        'there is no overlap, so update the client\'s configuration right after.',
+      params: IdParams,
+      response: { 200: SecretBody, ...errorResponses(401, 403, 404) }
+    }
+  }, async (request) => ({ secret: await clients.rotateClientSecret(ctx.db, ctx.box, callerOf(request).organizationId, request.params.id) }))
+}
 
 export default routes
