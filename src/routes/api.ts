@@ -12,6 +12,10 @@ const api: FastifyPluginAsync = async (app) => {
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ bearer: [] }] }
   })
+  // Answers are private to the caller and some carry secrets: no shared or browser cache keeps them.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store')
+  })
   await app.register(selfRoutes)
   await app.register(userRoutes)
   await app.register(groupRoutes)

@@ -1,6 +1,90 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { callerOf, requireAdmin } from '../plugins/auth.js'
+import * as memberships from '../registry/group-memberships.js'
+import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
-/** Placeholder: routes for this resource are being written. */
-const routes: FastifyPluginAsyncTypebox = async (_app) => {}
+/** A group membership as answered by the API. */
+export const GroupMembershipBody = Type.Object({
+  id: Type.String(),
+  organization_id: Type.String(),
+  group_id: Type.String(),
+  member_type: Type.Literal('user'),
+  member_id: Type.String(),
+  created_at: Timestamp
+}, { $id: 'GroupMembership', title: 'GroupMembership' })
+
+/** An id in a body: shaped as every id here is, so a malformed one is a 422 before any query. */
+const RefId = (description: string) => Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description })
+
+const MembershipCreate = Type.Object({
+  group_id: RefId('A group of the organization.'),
+  member_type: Type.Literal('user', { description: 'Only users are members; groups do not nest.' }),
+  member_id: RefId('A user of the organization.')
+}, { additionalProperties: false })
+
+const MembershipQuery = Type.Object({
+  page: ListQuery.properties.page,
+  per_page: ListQuery.properties.per_page,
+  group_id: Type.Optional(Type.String({ maxLength: 64, description: 'Only this group\'s members.' })),
+  member_id: Type.Optional(Type.String({ maxLength: 64, description: 'Only this user\'s groups.' }))
+})
+
+/** Group memberships: which users are in which group (reference §8). Admins only. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { ctx } = app
+  const admin = requireAdmin(ctx)
+  app.addSchema(GroupMembershipBody)
+
+  app.get('/group_memberships', {
+    preHandler: admin,
+    schema: {
+      tags: ['groups'],
+      summary: 'List group memberships',
+      querystring: MembershipQuery,
+      response: { 200: { type: 'array', items: Type.Ref(GroupMembershipBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
+    }
+  }, async (request, reply) => {
+    const { rows, total } = await memberships.listMemberships(ctx.db, callerOf(request).organizationId, request.query)
+    reply.header('X-Total-Count', total)
+    return rows
+  })
+
+  app.post('/group_memberships', {
+    preHandler: admin,
+    schema: {
+      tags: ['groups'],
+      summary: 'Put a user in a group',
+      body: MembershipCreate,
+      response: { 201: Type.Ref(GroupMembershipBody), ...errorResponses(401, 403, 409, 422) }
+    }
+  }, async (request, reply) => {
+    const created = await memberships.createMembership(ctx.db, callerOf(request).organizationId, request.body)
+    return reply.status(201).send(created)
+  })
+
+  app.get('/group_memberships/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['groups'],
+      summary: 'Get a group membership',
+      params: IdParams,
+      response: { 200: Type.Ref(GroupMembershipBody), ...errorResponses(401, 403, 404) }
+    }
+  }, async (request) => memberships.getMembership(ctx.db, callerOf(request).organizationId, request.params.id))
+
+  app.delete('/group_memberships/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['groups'],
+      summary: 'Take a user out of a group',
+      params: IdParams,
+      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+    }
+  }, async (request, reply) => {
+    await memberships.deleteMembership(ctx.db, callerOf(request).organizationId, request.params.id)
+    return reply.status(204).send(null)
+  })
+}
 
 export default routes

@@ -12,6 +12,7 @@ t.test('POST /users creates a user and answers 201 with the whole object', async
   const res = await call(app, org.adminToken, 'POST', '/api/v1/users', { email: 'Alice@Example.com', first_name: 'Alice', last_name: 'Liddell', public_key: key })
   t.equal(res.statusCode, 201)
   t.match(res.headers['content-type'], /^application\/json/)
+  t.equal(res.headers['cache-control'], 'no-store', 'API answers are never cached')
   const body = res.json()
   t.match(body, { email: 'Alice@Example.com', name: 'Alice Liddell', organization_id: org.orgId, organization_admin: false, deactivated: false })
   t.equal(body.public_key, key)

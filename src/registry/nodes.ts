@@ -1,0 +1,97 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database, Node } from '../db/schema.js'
+import { isUniqueViolation } from '../db/errors.js'
+import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
+import { newId } from '../ids.js'
+import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+
+type Db = Kysely<Database>
+
+/** The fields of a node that a caller sets. */
+export interface NodeFields {
+  name?: string
+  url?: string
+  access_key?: string
+}
+
+/** An access key goes into scopes (`node.<access_key>:user:all`), so it must not hold a space or a colon. */
+export const ACCESS_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
+
+const COLUMNS = ['id', 'organization_id', 'name', 'url', 'access_key', 'created_at', 'updated_at'] as const
+
+/** A node's URL: absolute, http or https. */
+export function checkNodeUrl (value: string, param = 'url'): string {
+  let url: URL
+  try { url = new URL(value) } catch { throw new InvalidParameterError(param, `${param} must be an absolute http(s) URL`) }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname) {
+    throw new InvalidParameterError(param, `${param} must be an absolute http(s) URL`)
+  }
+  return value
+}
+
+/** An access key: 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_` and `-`. */
+export function checkAccessKey (value: string, param = 'access_key'): string {
+  if (!ACCESS_KEY_PATTERN.test(value)) {
+    throw new InvalidParameterError(param, `${param} must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'`)
+  }
+  return value
+}
+
+function checkedFields (fields: NodeFields): NodeFields {
+  const out: NodeFields = {}
+  if (fields.name !== undefined) out.name = fields.name
+  if (fields.url !== undefined) out.url = checkNodeUrl(fields.url)
+  if (fields.access_key !== undefined) out.access_key = checkAccessKey(fields.access_key)
+  return out
+}
+
+function conflictOnAccessKey (err: unknown): never {
+  if (isUniqueViolation(err)) throw new ConflictError('a node with this access key already exists in the organization', 'access_key')
+  throw err
+}
+
+/** Registers a node; its access key is unique in the organization (409 otherwise). */
+export async function createNode (db: Db, orgId: string, fields: Required<NodeFields>): Promise<Node> {
+  const values = checkedFields(fields) as Required<NodeFields>
+  try {
+    return await db.insertInto('nodes').values({ id: newId(), organization_id: orgId, ...values })
+      .returning(COLUMNS).executeTakeFirstOrThrow()
+  } catch (err) { return conflictOnAccessKey(err) }
+}
+
+/** The node of this organization with this id; another organization's is a NotFoundError. */
+export async function getNode (db: Db, orgId: string, id: string): Promise<Node> {
+  const node = await db.selectFrom('nodes').select(COLUMNS)
+    .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+  if (!node) throw new NotFoundError('node')
+  return node
+}
+
+/** The node that a `node.<access_key>:…` scope names, if the organization has one. */
+export async function findNodeByAccessKey (db: Db, orgId: string, accessKey: string): Promise<Node | undefined> {
+  return await db.selectFrom('nodes').select(COLUMNS)
+    .where('organization_id', '=', orgId).where('access_key', '=', accessKey).executeTakeFirst()
+}
+
+/** A page of the organization's nodes; `q` is a substring of the name, without case. */
+export async function listNodes (db: Db, orgId: string, query: ListQuery): Promise<Listed<Node>> {
+  let base = db.selectFrom('nodes').where('organization_id', '=', orgId)
+  if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
+  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+}
+
+/** Changes the given fields; an access key taken by another node is a ConflictError. */
+export async function updateNode (db: Db, orgId: string, id: string, fields: NodeFields): Promise<void> {
+  const values = checkedFields(fields)
+  try {
+    const res = await db.updateTable('nodes').set({ ...values, updated_at: sql<Date>`now()` })
+      .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+    if (res.numUpdatedRows === 0n) throw new NotFoundError('node')
+  } catch (err) { conflictOnAccessKey(err) }
+}
+
+/** Removes the node. */
+export async function deleteNode (db: Db, orgId: string, id: string): Promise<void> {
+  const res = await db.deleteFrom('nodes').where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+  if (res.numDeletedRows === 0n) throw new NotFoundError('node')
+}
