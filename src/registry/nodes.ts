@@ -19,13 +19,15 @@ export const ACCESS_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 const COLUMNS = ['id', 'organization_id', 'name', 'url', 'access_key', 'created_at', 'updated_at'] as const
 
-/** A node's URL: absolute, http or https. */
+/** A node's URL: absolute, http or https, without credentials. */
 export function checkNodeUrl (value: string, param = 'url'): string {
   let url: URL
   try { url = new URL(value) } catch { throw new InvalidParameterError(param, `${param} must be an absolute http(s) URL`) }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname) {
     throw new InvalidParameterError(param, `${param} must be an absolute http(s) URL`)
   }
+  // Credentials in a stored URL would be shown to every admin who lists nodes.
+  if (url.username || url.password) throw new InvalidParameterError(param, `${param} must not carry credentials`)
   return value
 }
 

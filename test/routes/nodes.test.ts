@@ -52,6 +52,7 @@ t.test('bad node input gets a 422 naming the field, and creates nothing', async 
     ['relative url', nodeBody({ url: '/node/api' }), 'invalid_parameter', 'url'],
     ['url without scheme', nodeBody({ url: 'node.example.com:9092' }), 'invalid_parameter', 'url'],
     ['ftp url', nodeBody({ url: 'ftp://node.example.com' }), 'invalid_parameter', 'url'],
+    ['url with credentials', nodeBody({ url: 'https://user:pass@node.example.com' }), 'invalid_parameter', 'url'],
     ['javascript url', nodeBody({ url: 'javascript:alert(1)' }), 'invalid_parameter', 'url'],
     ['not a url', nodeBody({ url: 'hello world' }), 'invalid_parameter', 'url'],
     ['empty access_key', nodeBody({ access_key: '' }), 'invalid_parameter', 'access_key'],
