@@ -91,11 +91,20 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const err = validateEnv.errors?.[0]
     const variable = (err?.instancePath.replace(/^\//, '') || String(err?.params?.missingProperty ?? '')) || 'environment'
     const shown = variable === 'SECRET_ENCRYPTION_KEY' || variable === 'DATABASE_URL' ? '(value hidden)' : JSON.stringify(env[variable])
-    throw new ConfigError(variable, `Invalid configuration: ${variable} ${err?.message ?? 'is invalid'} ${shown}`)
+    // For a choice, ajv reports the first branch ("must be equal to constant"), which misleads; list the choices.
+    const choices = (EnvSchema.properties as Record<string, { anyOf?: Array<{ const?: unknown }> }>)[variable]?.anyOf?.map((s) => s.const)
+    const why = choices ? `must be one of ${choices.join(', ')}` : err?.message ?? 'is invalid'
+    throw new ConfigError(variable, `Invalid configuration: ${variable} ${why}, got ${shown}`)
   }
   const e = input as Env
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
-  const url = new URL(publicUrl)
+  let url: URL
+  try {
+    url = new URL(publicUrl)
+  } catch {
+    // ajv's "uri" format lets "http://" through; URL does not.
+    throw new ConfigError('PUBLIC_URL', `Invalid configuration: PUBLIC_URL is not a URL, got ${JSON.stringify(e.PUBLIC_URL)}`)
+  }
   if (url.search || url.hash) throw new ConfigError('PUBLIC_URL', 'Invalid configuration: PUBLIC_URL must not carry a query or fragment')
   let secretEncryptionKey: Buffer | undefined
   if (e.SECRET_ENCRYPTION_KEY) {

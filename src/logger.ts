@@ -2,20 +2,32 @@ import type { LoggerOptions } from 'pino'
 
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g
 
-/** Replaces any PEM block inside strings, however deep, so no key reaches the log. */
-function scrubPem (value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.includes('-----BEGIN') ? value.replace(PEM_BLOCK, '[PEM redacted]') : value
-  if (depth > 6 || value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return value.map((v) => scrubPem(v, depth + 1))
-  if (value instanceof Error) return value
-  const out: Record<string, unknown> = {}
-  // req, res and err have pino serializers of their own, which must see the original objects.
-  for (const [k, v] of Object.entries(value)) out[k] = depth === 0 && (k === 'req' || k === 'res' || k === 'err') ? v : scrubPem(v, depth + 1)
-  return out
-}
-
 /** Field names whose values never reach the log, wherever they appear. */
 export const REDACTED_FIELDS = ['client_secret', 'assertion', 'password', 'secret', 'refresh_token', 'access_token', 'private_key', 'admin_password']
+
+// Header names too, for a handler that logs a raw headers object.
+const CENSORED = new Set([...REDACTED_FIELDS, 'authorization', 'cookie', 'set-cookie'])
+const MAX_DEPTH = 8
+
+/**
+ * Censors credential fields and PEM blocks at any depth. pino's own `redact` only reaches the
+ * paths it is given, so a secret two objects down would slip past it.
+ */
+function scrub (value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.includes('-----BEGIN') ? value.replace(PEM_BLOCK, '[PEM redacted]') : value
+  if (value === null || typeof value !== 'object' || value instanceof Error) return value
+  // Deeper than any log line of ours: drop it rather than walk it unchecked (or loop on a cycle).
+  if (depth >= MAX_DEPTH) return '[truncated]'
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) {
+    if (CENSORED.has(k.toLowerCase())) out[k] = '[redacted]'
+    // req, res and err have pino serializers of their own, which must see the original objects.
+    else if (depth === 0 && (k === 'req' || k === 'res' || k === 'err')) out[k] = v
+    else out[k] = scrub(v, depth + 1)
+  }
+  return out
+}
 
 /** pino options: the level, request ids (from Fastify), and redaction of credentials and PEMs. */
 export function loggerOptions (level: string): LoggerOptions {
@@ -28,6 +40,6 @@ export function loggerOptions (level: string): LoggerOptions {
       ],
       censor: '[redacted]'
     },
-    formatters: { log: (obj) => scrubPem(obj) as Record<string, unknown> }
+    formatters: { log: (obj) => scrub(obj) as Record<string, unknown> }
   }
 }

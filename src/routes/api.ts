@@ -10,7 +10,7 @@ import userRoutes from './users.js'
 /** The REST API under /api/v1: every route here takes a Bearer access token. */
 const api: FastifyPluginAsync = async (app) => {
   app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, security: [{ bearer: [] }] }
+    route.schema = { security: [{ bearer: [] }], ...route.schema }
   })
   // Answers are private to the caller and some carry secrets: no shared or browser cache keeps them.
   app.addHook('onSend', async (_request, reply) => {

@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+const KEY = Buffer.alloc(32, 7).toString('base64')
+type Tap = Pick<typeof t, 'fail'>
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
+
+/** The ConfigError loadConfig throws for `env`, or a failed assertion when it throws nothing or something else. */
+function refusal (t: Tap, env: Record<string, string>): ConfigError | undefined {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    t.fail(`${JSON.stringify(env)} threw ${String(err)}, not a ConfigError`)
+    return undefined
+  }
+  t.fail(`${JSON.stringify(env)} was accepted`)
+  return undefined
+}
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({})
+  t.match(c, {
+    port: 3000,
+    host: '127.0.0.1',
+    publicUrl: 'http://localhost:3000',
+    baseDomain: 'localhost:3000',
+    databaseUrl: undefined,
+    dataDir: path.resolve('./data'),
+    logLevel: 'info',
+    adminTokenTtl: 1800,
+    userTokenTtl: 3600,
+    signingAlg: 'ES256',
+    secretEncryptionKey: undefined,
+    accessTokenAudience: 'http://localhost:3000/api/v1',
+    keyPublishDelay: 600,
+    migrateOnStart: true,
+    bootstrap: 'auto',
+    bootstrapOrg: 'demo',
+    bootstrapAdminEmail: 'admin@example.com',
+    dbPoolMax: 10,
+    bodyLimit: 65536,
+    shutdownTimeout: 10,
+    trustProxy: false
+  })
+  t.same(loadConfig({ PORT: '' }).port, 3000, 'an empty variable counts as unset')
+})
+
+t.test('values are parsed and typed', async (t) => {
+  const c = loadConfig({
+    PORT: '8080',
+    LOG_LEVEL: 'debug',
+    MIGRATE_ON_START: 'false',
+    TRUST_PROXY: 'true',
+    SIGNING_ALG: 'EdDSA',
+    DATABASE_URL: 'postgresql://u:pw@db/aoc',
+    SECRET_ENCRYPTION_KEY: KEY,
+    BOOTSTRAP_ORG: 'acme-1'
+  })
+  t.match(c, { port: 8080, logLevel: 'debug', migrateOnStart: false, trustProxy: true, signingAlg: 'EdDSA', databaseUrl: 'postgresql://u:pw@db/aoc', bootstrapOrg: 'acme-1' })
+  t.same(c.secretEncryptionKey, Buffer.alloc(32, 7))
+  const url = loadConfig({ SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') })
+  t.same(url.secretEncryptionKey, Buffer.alloc(32, 0xfb), 'base64url is accepted too')
+})
+
+t.test('PUBLIC_URL: trailing slash removed; the audience follows it unless set', async (t) => {
+  const c = loadConfig({ PUBLIC_URL: 'https://auth.example.com/prefix/' })
+  t.equal(c.publicUrl, 'https://auth.example.com/prefix')
+  t.equal(c.accessTokenAudience, 'https://auth.example.com/prefix/api/v1')
+  t.equal(c.baseDomain, 'auth.example.com')
+  t.equal(loadConfig({ PUBLIC_URL: 'https://auth.example.com//' }).publicUrl, 'https://auth.example.com')
+  t.equal(loadConfig({ PUBLIC_URL: 'https://a.example.com', ACCESS_TOKEN_AUDIENCE: 'urn:aud' }).accessTokenAudience, 'urn:aud')
+})
+
+t.test('each bad value is refused with a ConfigError naming the variable', async (t) => {
+  const cases: Array<[string, string, string]> = [
+    // [variable, bad value, what it gets]
+    ['PORT', 'abc', 'not an integer'],
+    ['PORT', '70000', 'above 65535'],
+    ['PORT', '-1', 'below 0'],
+    ['PUBLIC_URL', 'ftp://x', 'not http(s)'],
+    ['PUBLIC_URL', 'http://', 'not a URL at all'],
+    ['PUBLIC_URL', 'https://a.example.com/?x=1', 'a query string'],
+    ['LOG_LEVEL', 'loud', 'not a pino level'],
+    ['ADMIN_TOKEN_TTL', '0', 'below 60 s'],
+    ['ADMIN_TOKEN_TTL', '90000', 'above a day'],
+    ['USER_TOKEN_TTL', 'soon', 'not a number'],
+    ['SIGNING_ALG', 'HS256', 'a symmetric algorithm'],
+    ['SECRET_ENCRYPTION_KEY', Buffer.alloc(16, 1).toString('base64'), '16 bytes'],
+    ['SECRET_ENCRYPTION_KEY', Buffer.alloc(31, 1).toString('base64'), '31 bytes'],
+    ['SECRET_ENCRYPTION_KEY', Buffer.alloc(33, 1).toString('base64url'), '33 bytes'],
+    ['SECRET_ENCRYPTION_KEY', '!'.repeat(44), 'not base64'],
+    ['DATABASE_URL', 'mysql://root:hunter2@db/aoc', 'not PostgreSQL'],
+    ['BOOTSTRAP', 'maybe', 'not auto/true/false'],
+    ['BOOTSTRAP_ORG', 'Bad_Name', 'not a DNS label'],
+    ['BOOTSTRAP_ADMIN_EMAIL', 'nobody', 'not an e-mail'],
+    ['MIGRATE_ON_START', 'perhaps', 'not a boolean'],
+    ['TRUST_PROXY', 'sometimes', 'not a boolean'],
+    ['DB_POOL_MAX', '0', 'below 1'],
+    ['BODY_LIMIT', '10', 'below 1 KiB']
+  ]
+  for (const [variable, value, why] of cases) {
+    // A valid key, so DATABASE_URL cases fail on their own value, not on the missing key.
+    const env = { SECRET_ENCRYPTION_KEY: KEY, [variable]: value }
+    const err = refusal(t, env)
+    if (!err) continue
+    t.equal(err.variable, variable, `${variable}=${why}: variable`)
+    t.equal(err.code, 'ERR_CONFIG')
+    t.match(err.message, new RegExp(`^Invalid configuration: ${variable}\\b`), `${variable}=${why}: message names it`)
+  }
+})
+
+t.test('a choice lists the values allowed', async (t) => {
+  t.match(refusal(t, { LOG_LEVEL: 'loud' })?.message, 'must be one of fatal, error, warn, info, debug, trace, silent, got "loud"')
+  t.match(refusal(t, { SIGNING_ALG: 'HS256' })?.message, 'must be one of ES256, RS256, EdDSA')
+})
+
+t.test('DATABASE_URL without SECRET_ENCRYPTION_KEY is refused, naming SECRET_ENCRYPTION_KEY', async (t) => {
+  const err = refusal(t, { DATABASE_URL: 'postgres://aoc:s3cr3t-pw@db/aoc' })
+  t.equal(err?.variable, 'SECRET_ENCRYPTION_KEY')
+  t.match(err?.message, /SECRET_ENCRYPTION_KEY is required with DATABASE_URL/)
+  t.notMatch(err?.message, 's3cr3t-pw')
+})
+
+t.test('a message never shows SECRET_ENCRYPTION_KEY or DATABASE_URL', async (t) => {
+  const secrets: Array<[Record<string, string>, string]> = [
+    [{ SECRET_ENCRYPTION_KEY: 'c2VjcmV0LWtleS10b28tc2hvcnQ=' }, 'c2VjcmV0LWtleS10b28tc2hvcnQ'],
+    [{ SECRET_ENCRYPTION_KEY: Buffer.alloc(31, 0x5a).toString('base64') }, Buffer.alloc(31, 0x5a).toString('base64').slice(0, 40)],
+    [{ SECRET_ENCRYPTION_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/aoc' }, 'hunter2'],
+    [{ SECRET_ENCRYPTION_KEY: 'x'.repeat(50), DATABASE_URL: 'postgres://root:hunter2@db/aoc' }, 'hunter2']
+  ]
+  for (const [env, secret] of secrets) {
+    const err = refusal(t, env)
+    t.ok(err?.message, `${Object.keys(env).join('+')} refused`)
+    t.notMatch(err?.message, secret, 'the value is not in the message')
+    t.notMatch(err?.message, 'x'.repeat(20))
+  }
+})
+
+t.test('the server refuses PORT=abc: non-zero exit, stderr names PORT', async (t) => {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: 'abc', DATABASE_URL: '', DATA_DIR: '/nonexistent/never-created' }
+  const run = promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'server.ts')], { cwd: root, env, timeout: 60_000 })
+  const err = await run.then(() => undefined, (e: { code?: number, stderr?: string }) => e)
+  t.ok(err, 'the process fails')
+  t.equal(err?.code, 78, 'exit code EX_CONFIG')
+  t.match(err?.stderr, /PORT/)
+  t.match(err?.stderr, /"abc"/)
+  t.notMatch(err?.stderr, /at .*\.ts:\d+/, 'a message, not a stack trace')
+})
