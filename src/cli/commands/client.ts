@@ -1,0 +1,53 @@
+import type { Command } from 'commander'
+import { createClient } from '../../registry/clients.js'
+import { checkText } from '../checks.js'
+import { printJson, readTextFile, requireOrganization, withContext } from '../context.js'
+
+interface ClientCreateOptions {
+  org: string
+  name: string
+  jwtGrant?: boolean
+  redirectUri?: string[]
+  origin?: string[]
+  publicKey?: string
+  explicitAuthorization?: boolean
+  adminNodeTokenRetrieval?: boolean
+  whitelist?: boolean
+}
+
+/**
+ * `client create`: an API client in an existing organization. It prints the secret because the
+ * operator asked for it; stdout only, never a log.
+ */
+export function registerClient (program: Command): void {
+  const client = program.command('client').description('manage API clients')
+  client.command('create')
+    .description('create an API client; prints it as JSON, with its id (the OAuth client_id) and secret')
+    .requiredOption('--org <name>', 'the organization')
+    .requiredOption('--name <name>', "the client's name, unique in the organization")
+    .option('--jwt-grant', 'enable the JWT bearer grant (jwt_grant_enabled)', false)
+    .option('--redirect-uri <uri...>', 'allowed redirect URI; repeat or list several')
+    .option('--origin <origin...>', 'allowed CORS origin; repeat or list several')
+    .option('--public-key <file>', "PEM file with the client's public key")
+    .option('--explicit-authorization', 'users and groups must be authorized explicitly (explicit_authorization_required)', false)
+    .option('--admin-node-token-retrieval', 'admin_node_token_retrieval_enabled', false)
+    .option('--whitelist', 'whitelist_enabled', false)
+    .action(async (opts: ClientCreateOptions) => {
+      const name = checkText(opts.name, 'name', true)!
+      const publicKey = opts.publicKey ? await readTextFile(opts.publicKey, 'public key') : undefined
+      const created = await withContext(async (ctx) => {
+        const org = await requireOrganization(ctx.db, opts.org)
+        return await createClient(ctx.db, ctx.box, org.id, {
+          name,
+          jwt_grant_enabled: opts.jwtGrant === true,
+          redirect_uris: opts.redirectUri ?? [],
+          origins: opts.origin ?? [],
+          public_key: publicKey,
+          explicit_authorization_required: opts.explicitAuthorization === true,
+          admin_node_token_retrieval_enabled: opts.adminNodeTokenRetrieval === true,
+          whitelist_enabled: opts.whitelist === true
+        }, null)
+      })
+      printJson(created)
+    })
+}

@@ -1,0 +1,28 @@
+import { Option, type Command } from 'commander'
+import { rotateSigningKey, SIGNING_ALGS, type SigningAlg } from '../../keys/signing-keys.js'
+import { printJson, withContext } from '../context.js'
+
+/** `keys rotate` and `keys list`: the server's token-signing keys. */
+export function registerKeys (program: Command): void {
+  const keys = program.command('keys').description('manage the token-signing keys')
+  keys.command('rotate')
+    .description('create a new signing key: published now, signing after KEY_PUBLISH_DELAY; older keys retire then')
+    .addOption(new Option('--alg <alg>', 'algorithm of the new key (default: SIGNING_ALG)').choices(SIGNING_ALGS))
+    .action(async (opts: { alg?: SigningAlg }) => {
+      const rotated = await withContext(async ({ config, db, box }) => {
+        const alg = opts.alg ?? config.signingAlg
+        // Old keys stay published until the longest-lived token they may have signed has expired.
+        const maxTokenTtl = Math.max(config.adminTokenTtl, config.userTokenTtl)
+        return { alg, ...await rotateSigningKey(db, box, alg, config.keyPublishDelay, maxTokenTtl) }
+      })
+      printJson({ kid: rotated.kid, alg: rotated.alg, activates_at: rotated.activatesAt })
+    })
+  keys.command('list')
+    .description('list the signing keys, oldest activation first, as JSON')
+    .action(async () => {
+      const rows = await withContext(async ({ db }) => await db.selectFrom('signing_keys')
+        .select(['kid', 'alg', 'created_at', 'activates_at', 'retires_at', 'unpublish_at'])
+        .orderBy('activates_at').orderBy('kid').execute())
+      printJson(rows)
+    })
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs/promises'
+import type { Kysely } from 'kysely'
+import { loadConfig, type Config } from '../config.js'
+import type { DbHandle } from '../db/connect.js'
+import { migrateToLatest } from '../db/migrate.js'
+import { openDatabase } from '../db/open.js'
+import type { Database, Organization } from '../db/schema.js'
+import { resolveMasterKey } from '../keys/master-key.js'
+import { SecretBox } from '../keys/secret-box.js'
+import { findOrganizationByName } from '../registry/organizations.js'
+
+/** An operator mistake the CLI reports in one line (`error: <message>`), without a stack. */
+export class CliError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+/** What a command works with: the server's own config, database and secret box. */
+export interface CliContext {
+  config: Config
+  db: Kysely<Database>
+  box: SecretBox
+}
+
+/**
+ * Opens the configured database as the server would, runs `fn`, and always closes it: PGlite is
+ * single-process, so the data directory must be released before the server may open it.
+ * `migrate` follows MIGRATE_ON_START unless the command says otherwise.
+ */
+export async function withContext<T> (fn: (ctx: CliContext) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+  const config = loadConfig()
+  const handle: DbHandle = await openDatabase(config)
+  try {
+    if (opts.migrate ?? config.migrateOnStart) await migrateToLatest(handle.db)
+    const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
+    return await fn({ config, db: handle.db, box })
+  } finally {
+    await handle.close()
+  }
+}
+
+/** The organization by name, or a CliError naming it. */
+export async function requireOrganization (db: Kysely<Database>, name: string): Promise<Organization> {
+  const org = await findOrganizationByName(db, name)
+  if (!org) throw new CliError(`organization ${name} not found`)
+  return org
+}
+
+/** A file's text, or a CliError naming the file and what it was for. */
+export async function readTextFile (file: string, what: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8')
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))
+    throw new CliError(`cannot read ${what} file ${file}: ${reason}`)
+  }
+}
+
+/** A password from a file: its first line, so a trailing newline from `echo` is not part of it. */
+export async function readPasswordFile (file: string): Promise<string> {
+  const password = (await readTextFile(file, 'password')).split(/\r?\n/)[0] ?? ''
+  if (password === '') throw new CliError(`password file ${file} is empty`)
+  return password
+}
+
+/** Writes a result for scripts to parse: pretty JSON on stdout, nothing else there. */
+export function printJson (value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}

@@ -1,0 +1,33 @@
+import { ConfigError } from '../config.js'
+import { RestError } from '../errors.js'
+import { CliError } from './context.js'
+
+/** EX_CONFIG from sysexits.h, as server.ts exits on a bad environment. */
+export const EXIT_CONFIG = 78
+
+/** The one-line text of an error; pg's connection failures are AggregateErrors with no message of their own. */
+function messageOf (err: unknown): string {
+  if (err instanceof AggregateError && !err.message) return err.errors.map(messageOf).join('; ')
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name
+  return String(err)
+}
+
+/**
+ * Prints what went wrong on stderr and answers the exit code. Operator mistakes (bad environment,
+ * registry refusals, unreadable files) get one line and no stack; a stack is shown for anything else
+ * only at LOG_LEVEL debug or trace, where someone is looking for a bug.
+ */
+export function reportError (err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(err.message + '\n')
+    return EXIT_CONFIG
+  }
+  if (err instanceof RestError) {
+    process.stderr.write(`error: ${err.message}${err.param ? ` (param: ${err.param})` : ''}\n`)
+    return 1
+  }
+  process.stderr.write(`error: ${messageOf(err)}\n`)
+  const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '')
+  if (!(err instanceof CliError) && verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+  return 1
+}

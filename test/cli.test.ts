@@ -1,0 +1,178 @@
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { verifyPassword } from '../src/registry/passwords.js'
+import { call, rsaPublicPem, testConfig, TEST_SECRET_KEY } from './helpers/app.js'
+import { serverDatabaseUrl } from './helpers/db.js'
+import { run } from './helpers/process.js'
+
+// Every CLI run opens the database afresh (PGlite takes seconds on a busy machine).
+t.setTimeout(600_000)
+
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'aoc-cli-'))
+const server = await serverDatabaseUrl()
+t.teardown(async () => {
+  await server?.drop()
+  await fs.rm(dataDir, { recursive: true, force: true })
+})
+// PostgreSQL pass: a fresh, unmigrated database on the server; PGlite pass: DATA_DIR/pgdata.
+const dbEnv: Record<string, string> = server ? { DATABASE_URL: server.url } : {}
+const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY, ...dbEnv }
+const cli = async (args: string[], extraEnv: Record<string, string> = {}) =>
+  await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { ...env, ...extraEnv })
+
+const STACK = /\n\s+at /
+
+const file = async (name: string, text: string) => {
+  const p = path.join(dataDir, name)
+  await fs.writeFile(p, text)
+  return p
+}
+
+t.test('--help describes every command and its options, and exits 0', async (t) => {
+  const top = await cli(['--help'])
+  t.equal(top.code, 0)
+  for (const command of ['migrate', 'org', 'user', 'client', 'keys']) t.match(top.stdout, new RegExp(`^  ${command}\\b`, 'm'), command)
+  const org = await cli(['org', 'create', '--help'])
+  t.equal(org.code, 0)
+  t.match(org.stdout, /--admin-email <email>[\s\S]*--admin-password-file <file>[\s\S]*--admin-public-key <file>/)
+  const client = await cli(['client', 'create', '--help'])
+  t.match(client.stdout, /--jwt-grant[\s\S]*--redirect-uri <uri\.\.\.>[\s\S]*--public-key <file>/)
+  const rotate = await cli(['keys', 'rotate', '--help'])
+  t.match(rotate.stdout, /choices:\s+"ES256",\s+"RS256",\s+"EdDSA"/, 'help lists the algorithms')
+  const user = await cli(['user', 'create', '--help'])
+  t.match(user.stdout, /--org <name>[\s\S]*--email <email>[\s\S]*--admin[\s\S]*--public-key <file>[\s\S]*--first-name/)
+})
+
+const password = 'correct horse battery staple'
+const adminKey = rsaPublicPem()
+const userKey = rsaPublicPem()
+let created: { organization_id: string, org: string, admin_id: string }
+let user: { id: string, email: string }
+let client: { id: string, secret: string }
+
+t.test('org create, user create and client create print what they made', async (t) => {
+  const org = await cli(['org', 'create', 'acme', '--admin-email', 'admin@acme.example.com',
+    '--admin-password-file', await file('password.txt', password + '\n'),
+    '--admin-public-key', await file('admin.pem', adminKey)])
+  t.equal(org.code, 0, 'org create exits 0', { stderr: org.stderr })
+  created = JSON.parse(org.stdout)
+  t.match(created, { organization_id: /^[A-Za-z0-9_-]+$/, org: 'acme', admin_id: /^[A-Za-z0-9_-]+$/ })
+  t.same(Object.keys(created).sort(), ['admin_id', 'org', 'organization_id'])
+
+  const u = await cli(['user', 'create', '--org', 'acme', '--email', 'bob@acme.example.com',
+    '--first-name', 'Bob', '--last-name', 'Builder', '--public-key', await file('bob.pem', userKey)])
+  t.equal(u.code, 0, 'user create exits 0', { stderr: u.stderr })
+  user = JSON.parse(u.stdout)
+  t.match(user, {
+    email: 'bob@acme.example.com', name: 'Bob Builder', organization_id: created.organization_id, organization_admin: false, public_key: /BEGIN PUBLIC KEY/
+  })
+  t.notOk('password_hash' in user, 'the user JSON never shows a password hash')
+
+  const c = await cli(['client', 'create', '--org', 'acme', '--name', 'cli client', '--jwt-grant',
+    '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2'])
+  t.equal(c.code, 0, 'client create exits 0', { stderr: c.stderr })
+  client = JSON.parse(c.stdout)
+  t.match(client, {
+    id: /^[A-Za-z0-9_-]+$/,
+    secret: /^\S{20,}$/,
+    name: 'cli client',
+    organization_id: created.organization_id,
+    jwt_grant_enabled: true,
+    redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2']
+  })
+})
+
+// Each CLI run on PGlite takes seconds; these checks do not depend on the database kind.
+const leaveToServerPass = { skip: !server && process.env.TEST_SERVER_PASS_FOLLOWS ? 'database-independent; runs in the PostgreSQL pass' : false }
+
+t.test('mistakes are named on stderr with exit 1 and no stack trace', leaveToServerPass, async (t) => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a duplicate organization gets the 409 message', ['org', 'create', 'acme', '--admin-email', 'other@acme.example.com'],
+      /^error: organization acme already exists \(param: name\)\n$/],
+    ['an organization name the API refuses gets the 422 message', ['org', 'create', 'Bad_Name', '--admin-email', 'a@b.example.com'],
+      /^error: an organization name is lowercase .*\(param: name\)\n$/],
+    ['an unknown organization is named', ['user', 'create', '--org', 'nope', '--email', 'x@acme.example.com'],
+      /^error: organization nope not found\n$/],
+    ['a missing required option is named by commander', ['user', 'create', '--org', 'acme'],
+      /^error: required option '--email <email>' not specified\n/],
+    ['an unreadable file is named', ['client', 'create', '--org', 'acme', '--name', 'x', '--public-key', '/nonexistent/key.pem'],
+      /^error: cannot read public key file \/nonexistent\/key\.pem: ENOENT\n$/],
+    ['a file that holds no public key gets the 422 message', ['user', 'create', '--org', 'acme', '--email', 'k@acme.example.com', '--public-key', path.join(dataDir, 'password.txt')],
+      /^error: public_key .*\(param: public_key\)\n$/],
+    ['a malformed e-mail is refused before the database is touched', ['user', 'create', '--org', 'acme', '--email', 'not-an-email'],
+      /^error: email must be an e-mail address \(param: email\)\n$/],
+    ['an admin scope for a user who is not an administrator', ['token', '--org', 'acme', '--email', 'bob@acme.example.com', '--scope', 'admin:all'],
+      /^error: user bob@acme.example.com is not an organization administrator; admin scopes are refused\n$/],
+    ['a token for an unknown user', ['token', '--org', 'acme', '--email', 'nobody@acme.example.com'],
+      /^error: no user nobody@acme.example.com in organization acme\n$/],
+    ['an algorithm this server does not sign with', ['keys', 'rotate', '--alg', 'HS256'],
+      /^error: option '--alg <alg>' argument 'HS256' is invalid\. Allowed choices are ES256, RS256, EdDSA\./]
+  ]
+  for (const [label, args, message] of cases) {
+    const res = await cli(args)
+    t.equal(res.code, 1, label)
+    t.match(res.stderr, message, label)
+    t.notMatch(res.stderr, STACK, `${label}: no stack trace`)
+    t.equal(res.stdout, '', `${label}: nothing on stdout`)
+  }
+})
+
+t.test('a bad environment names the variable and exits 78, as the server does', async (t) => {
+  const res = await cli(['keys', 'list'], { SIGNING_ALG: 'HS256' })
+  t.equal(res.code, 78)
+  t.match(res.stderr, /^Invalid configuration: SIGNING_ALG /)
+  t.notMatch(res.stderr, STACK)
+})
+
+t.test('the API shows what the CLI created, on the same database', async (t) => {
+  const minted = await cli(['token', '--org', created.org, '--email', 'ADMIN@acme.example.com', '--scope', 'admin:all'])
+  t.equal(minted.code, 0, 'the token command prints an admin token')
+  const token = minted.stdout.trim()
+  t.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/)
+  // After the CLI processes exited: PGlite lets one process at a time open DATA_DIR/pgdata.
+  const config = testConfig({ DATA_DIR: dataDir, ...dbEnv })
+  const app = await buildApp({ config })
+  t.teardown(() => app.close())
+  const admin = await app.ctx.db.selectFrom('users').selectAll().where('id', '=', created.admin_id).executeTakeFirstOrThrow()
+  t.ok(await verifyPassword(admin.password_hash!, password), 'the admin password from the file is stored hashed, without its newline')
+  const users = await call(app, token, 'GET', '/api/v1/users')
+  t.equal(users.statusCode, 200)
+  t.equal(users.headers['x-total-count'], '2', 'the admin and Bob; the refused commands created nobody')
+  t.match(users.json(), [
+    { id: created.admin_id, email: 'admin@acme.example.com', organization_admin: true, public_key: /BEGIN PUBLIC KEY/ },
+    { id: user.id, email: 'bob@acme.example.com', name: 'Bob Builder', organization_admin: false }
+  ])
+
+  const clients = await call(app, token, 'GET', '/api/v1/clients')
+  t.equal(clients.statusCode, 200)
+  t.match(clients.json(), [{ id: client.id, name: 'cli client', jwt_grant_enabled: true }])
+  t.equal(clients.json().length, 1)
+  const one = await call(app, token, 'GET', `/api/v1/clients/${client.id}`)
+  t.equal(one.json().secret, client.secret, 'the secret the CLI printed is the one stored (same encryption key)')
+})
+
+t.test('keys rotate adds a key that signs later; keys list shows both', leaveToServerPass, async (t) => {
+  // The app above created the first key; the rotation must leave it signing for KEY_PUBLISH_DELAY (600 s).
+  const before = Date.now()
+  const rotated = await cli(['keys', 'rotate', '--alg', 'EdDSA'])
+  t.equal(rotated.code, 0, 'keys rotate exits 0', { stderr: rotated.stderr })
+  const fresh = JSON.parse(rotated.stdout)
+  t.match(fresh, { kid: /^[A-Za-z0-9_-]{43}$/, alg: 'EdDSA' })
+  const activates = Date.parse(fresh.activates_at)
+  t.ok(activates >= before + 600_000 && activates < Date.now() + 601_000, 'activates after the publish delay')
+
+  const list = await cli(['keys', 'list'])
+  t.equal(list.code, 0, 'keys list exits 0', { stderr: list.stderr })
+  const keys = JSON.parse(list.stdout)
+  t.equal(keys.length, 2)
+  const [old, latest] = keys
+  t.same(Object.keys(latest).sort(), ['activates_at', 'alg', 'created_at', 'kid', 'retires_at', 'unpublish_at'])
+  t.match(latest, { kid: fresh.kid, alg: 'EdDSA', activates_at: fresh.activates_at, retires_at: null, unpublish_at: null })
+  t.ok(Date.parse(old.activates_at) < Date.parse(latest.activates_at), 'the new key activates later than the old one')
+  t.equal(old.retires_at, latest.activates_at, 'the old key stops signing when the new one starts')
+  // Published until the longest-lived token (USER_TOKEN_TTL 3600 s) it signed has expired, plus a minute.
+  t.equal(Date.parse(old.unpublish_at) - Date.parse(old.retires_at), (3600 + 60) * 1000)
+})

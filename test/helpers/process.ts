@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process'
+import net from 'node:net'
+import path from 'node:path'
+
+/** The repository root, where `node --import tsx src/...` resolves. */
+export const ROOT = path.resolve(import.meta.dirname, '..', '..')
+
+/** A free loopback port: listen on 0, read it, close. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Polls GET /health/ready until it answers 200; throws after `timeoutMs`. */
+export async function waitReady (port: number, timeoutMs = 60_000): Promise<Response> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`)
+      if (res.status === 200) return res
+    } catch {}
+    if (Date.now() > end) throw new Error(`the server did not become ready on port ${port} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+/** What a finished child process left. */
+export interface RunResult { code: number | null, stdout: string, stderr: string }
+
+/**
+ * Runs a command to its end with only the given environment (plus PATH and HOME), so a variable
+ * set in the developer's shell cannot change what a test sees.
+ */
+export async function run (cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<RunResult> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c) => { stdout += c })
+    child.stderr.on('data', (c) => { stderr += c })
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
