@@ -3,7 +3,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
-import type { AppContext } from './context.js'
+import type { AppContext, GrantUser } from './context.js'
+import type { Client, Organization } from './db/schema.js'
+import { TtlCache } from './registry/record-cache.js'
 import { openDatabase } from './db/open.js'
 import type { DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
@@ -12,6 +14,11 @@ import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
 import { registerErrorHandling } from './plugins/errors.js'
+import { oauthErrorResponder } from './plugins/oauth-errors.js'
+import { purgeExpired } from './oauth/replay.js'
+import loginPageRoutes from './routes/login-page.js'
+import oauthRoutes from './routes/oauth.js'
+import { registerOrgHostRedirect } from './routes/org-host.js'
 import { registerSwagger } from './plugins/swagger.js'
 import { strictSchemaController } from './plugins/validation.js'
 import { RestErrorBody } from './routes/schemas.js'
@@ -41,7 +48,11 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
     const keys = new KeyStore(handle.db, box)
-    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys }
+    const orgs = new TtlCache<Organization>()
+    const clients = new TtlCache<Client>()
+    const users = new TtlCache<GrantUser>()
+    const cache = { orgs, clients, users, clear: () => { orgs.clear(); clients.clear(); users.clear() } }
+    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache }
 
     const app = Fastify({
       logger: opts.logger ?? loggerOptions(config.logLevel),
@@ -64,14 +75,23 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await ensureSigningKey(handle.db, box, config.signingAlg)
     await runBootstrapIfDue(ctx, app.log)
 
-    registerErrorHandling(app)
+    registerErrorHandling(app, oauthErrorResponder)
+    registerOrgHostRedirect(app, config)
     app.addSchema(RestErrorBody)
     app.addSchema(UserBody)
     await registerSwagger(app, config)
     await app.register(formbody)
     await app.register(healthRoutes)
     await app.register(jwksRoutes)
+    await app.register(oauthRoutes)
+    await app.register(loginPageRoutes)
     await app.register(apiRoutes, { prefix: '/api/v1' })
+    // Expired jti records and revocations are useless; any instance may purge them.
+    const purge = setInterval(() => {
+      purgeExpired(handle.db).catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
+    }, 60_000)
+    purge.unref()
+    app.addHook('onClose', async () => { clearInterval(purge) })
     return app
   } catch (err) {
     if (ownsDb) await handle.close().catch(() => {})

@@ -43,7 +43,12 @@ export const EnvSchema = Type.Object({
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),
-  TRUST_PROXY: Type.Boolean({ default: false })
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  ASSERTION_LEEWAY: Seconds(60, 0, 600),
+  ASSERTION_MAX_LIFETIME: Seconds(3600, 60, 24 * 3600),
+  ASSERTION_AUDIENCES: Type.Optional(Type.String({ minLength: 1 })),
+  REQUIRE_JTI: Type.Boolean({ default: false }),
+  TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 0, maximum: 10_000_000 })
 }, { additionalProperties: true })
 
 export type Env = Static<typeof EnvSchema>
@@ -74,6 +79,15 @@ export interface Config {
   bodyLimit: number
   shutdownTimeout: number
   trustProxy: boolean
+  /** Clock skew allowed on assertion times, seconds. */
+  assertionLeeway: number
+  /** How far ahead an assertion's exp may lie, seconds (plus the leeway). */
+  assertionMaxLifetime: number
+  /** Accepted `aud` values besides the org's own token URL and issuer. */
+  assertionAudiences: string[]
+  requireJti: boolean
+  /** Token requests per minute per client and per source address; 0 turns the limit off. */
+  tokenRateLimitPerMinute: number
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
@@ -136,6 +150,13 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
-    trustProxy: e.TRUST_PROXY
+    trustProxy: e.TRUST_PROXY,
+    assertionLeeway: e.ASSERTION_LEEWAY,
+    assertionMaxLifetime: e.ASSERTION_MAX_LIFETIME,
+    assertionAudiences: e.ASSERTION_AUDIENCES
+      ? e.ASSERTION_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean)
+      : ['https://api.asperafiles.com/api/v1/oauth2/token', 'https://api.ibmaspera.com/api/v1/oauth2/token'],
+    requireJti: e.REQUIRE_JTI,
+    tokenRateLimitPerMinute: e.TOKEN_RATE_LIMIT_PER_MINUTE
   }
 }

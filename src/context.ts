@@ -1,9 +1,27 @@
 import type { Kysely } from 'kysely'
 import type { Config } from './config.js'
-import type { Database } from './db/schema.js'
+import type { Database, Client, Organization } from './db/schema.js'
 import type { DbKind } from './db/connect.js'
 import type { KeyStore } from './keys/signing-keys.js'
 import type { SecretBox } from './keys/secret-box.js'
+import type { TtlCache } from './registry/record-cache.js'
+
+/** The user columns the token endpoint needs. */
+export interface GrantUser {
+  id: string
+  email: string
+  organization_admin: boolean
+  deactivated: boolean
+  public_key: string | null
+}
+
+/** Rows the token endpoint reads on every request, cached for at most a second (record-cache.ts). */
+export interface HotCache {
+  orgs: TtlCache<Organization>
+  clients: TtlCache<Client>
+  users: TtlCache<GrantUser>
+  clear: () => void
+}
 
 /** What every route and service may use: built once in app.ts, decorated onto the app as `ctx`. */
 export interface AppContext {
@@ -12,6 +30,7 @@ export interface AppContext {
   dbKind: DbKind
   box: SecretBox
   keys: KeyStore
+  cache: HotCache
 }
 
 /** The caller of a REST request, from a verified access token. */

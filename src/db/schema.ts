@@ -97,6 +97,12 @@ export interface RevokedTokensTable {
   revoked_at: Timestamp
 }
 
+export interface AssertionJtisTable {
+  client_id: string
+  jti: string
+  expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
 /** The database as kysely sees it. Table names match migrations/. */
 export interface Database {
   organizations: OrganizationsTable
@@ -108,6 +114,7 @@ export interface Database {
   client_authorizations: ClientAuthorizationsTable
   signing_keys: SigningKeysTable
   revoked_tokens: RevokedTokensTable
+  assertion_jtis: AssertionJtisTable
 }
 
 export type Organization = Selectable<OrganizationsTable>

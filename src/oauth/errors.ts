@@ -8,9 +8,10 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type' | 'invalid_scope' | 'access_denied' | 'temporarily_unavailable' | 'server_error'
 
 export class OAuthError extends Error {
-  readonly status: number = 400
+  status: number = 400
   /** Extra response headers (WWW-Authenticate, Retry-After). */
   headers: Record<string, string> = {}
+  // eslint-disable-next-line n/handle-callback-err -- `error` is the RFC 6749 field, not a callback argument
   constructor (readonly error: OAuthErrorCode, readonly description: string, readonly reason: string = description) {
     super(description)
     this.name = 'OAuthError'

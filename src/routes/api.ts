@@ -16,6 +16,10 @@ const api: FastifyPluginAsync = async (app) => {
   app.addHook('onSend', async (_request, reply) => {
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store')
   })
+  // A change made here must not be served stale by this instance's token endpoint, even once.
+  app.addHook('onSend', async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') app.ctx.cache.clear()
+  })
   await app.register(selfRoutes)
   await app.register(userRoutes)
   await app.register(groupRoutes)

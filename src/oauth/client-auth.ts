@@ -1,0 +1,69 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Client } from '../db/schema.js'
+import type { AppContext } from '../context.js'
+import { clientSecretMatches, findClientRow } from '../registry/clients.js'
+import { InvalidClient, InvalidRequest } from './errors.js'
+
+/** How the client identified itself (reference §2: body id alone, HTTP Basic, or id and secret in the body). */
+export interface ClientCredentials {
+  clientId: string
+  secret?: string
+  usedBasic: boolean
+}
+
+const MAX_ID = 128
+const MAX_SECRET = 512
+
+/** RFC 6749 §2.3.1: Basic carries the form-encoded id and secret. Our ids and secrets are base64url, so either reading agrees. */
+function formDecode (value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '))
+}
+
+function parseBasic (header: string): { id: string, secret: string } {
+  const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim())
+  if (!m?.[1]) throw new InvalidClient('malformed Basic header', true)
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) throw new InvalidClient('Basic credentials without a colon', true)
+  try {
+    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) }
+  } catch {
+    throw new InvalidClient('Basic credentials are not form-encoded', true)
+  }
+}
+
+/**
+ * Reads the client's credentials from the Authorization header and the form. Two different
+ * client ids, or a secret sent two ways, is an `invalid_request` (RFC 6749 §2.3).
+ */
+export function readClientCredentials (headers: IncomingHttpHeaders, form: Record<string, string>): ClientCredentials {
+  const auth = headers.authorization
+  const basic = auth && /^Basic\s/i.test(auth) ? parseBasic(auth) : undefined
+  const bodyId = form.client_id
+  const bodySecret = form.client_secret
+  if (basic) {
+    if (bodyId !== undefined && bodyId !== basic.id) throw new InvalidRequest('client_id in the body differs from the one in the Authorization header')
+    if (bodySecret !== undefined) throw new InvalidRequest('send the client secret in the Authorization header or in the body, not both')
+    if (!basic.id || basic.id.length > MAX_ID || basic.secret.length > MAX_SECRET) throw new InvalidClient('Basic id or secret empty or too long', true)
+    return { clientId: basic.id, secret: basic.secret, usedBasic: true }
+  }
+  if (!bodyId) throw new InvalidClient('no client identification', false, 'client authentication is required: client_id, or HTTP Basic')
+  if (bodyId.length > MAX_ID || (bodySecret !== undefined && bodySecret.length > MAX_SECRET)) throw new InvalidClient('client_id or client_secret too long', false)
+  return { clientId: bodyId, ...(bodySecret !== undefined ? { secret: bodySecret } : {}), usedBasic: false }
+}
+
+/**
+ * Finds the client in the org and checks a presented secret in constant time. An unknown client
+ * is `invalid_client` even when no secret was sent (reference §9). `requireSecret` is for the
+ * endpoints where the client must prove itself (introspection, revocation, code exchange).
+ */
+export async function authenticateClient (ctx: AppContext, orgId: string, creds: ClientCredentials, requireSecret: boolean): Promise<Client> {
+  const client = await ctx.cache.clients.get(`${orgId}\u0000${creds.clientId}`, () => findClientRow(ctx.db, orgId, creds.clientId))
+  if (!client) throw new InvalidClient('unknown client', creds.usedBasic)
+  if (creds.secret !== undefined) {
+    if (!clientSecretMatches(ctx.box, client, creds.secret)) throw new InvalidClient('wrong client secret', creds.usedBasic)
+  } else if (requireSecret) {
+    throw new InvalidClient('client secret required', creds.usedBasic, 'client authentication with the client secret is required')
+  }
+  return client
+}

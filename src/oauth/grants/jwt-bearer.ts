@@ -1,0 +1,96 @@
+import { sql } from 'kysely'
+import { isUserListed } from '../../registry/client-authorizations.js'
+import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
+import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
+import { decide, nodeAccessKeysIn, SUBJECT_REFUSED } from '../policy.js'
+import { recordJti } from '../replay.js'
+import { issueAccessToken, issuerFor } from '../tokens.js'
+import type { GrantContext, TokenResponse } from './types.js'
+
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+
+/** The audiences an org accepts: the configured ones (AoC's by default), its token URL and its issuer. */
+export function assertionRules (g: GrantContext): AssertionRules {
+  const issuer = issuerFor(g.ctx.config.publicUrl, g.org.name)
+  return {
+    audiences: [...g.ctx.config.assertionAudiences, `${issuer}/token`, issuer],
+    leeway: g.ctx.config.assertionLeeway,
+    maxFutureExp: g.ctx.config.assertionMaxLifetime,
+    requireJti: g.ctx.config.requireJti,
+    maxLength: 8192
+  }
+}
+
+/**
+ * RFC 7523 §2.1: read and check the assertion, find its subject, verify the signature with the
+ * user's key or the client's global key, apply the users × keys policy and the scope rules,
+ * record the jti, issue the token.
+ */
+export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
+  const { ctx, org, client, form } = g
+  if (!client.jwt_grant_enabled) throw new UnauthorizedClient('this client may not use the JWT bearer grant (jwt_grant_enabled is false)')
+  const rules = assertionRules(g)
+  const assertion = readAssertion(form.assertion, rules)
+  checkAssertionClaims(assertion, { clientId: client.id, orgName: org.name }, rules)
+
+  const sub = assertion.claims.sub
+  const user = await ctx.cache.users.get(`${org.id}\u0000${sub}`, () => ctx.db.selectFrom('users')
+    .select(['id', 'email', 'organization_admin', 'deactivated', 'public_key'])
+    .where('organization_id', '=', org.id)
+    .where((eb) => eb.or([eb(sql`lower(email)`, '=', sub.toLowerCase()), eb('id', '=', sub)]))
+    .orderBy(sql`(id = ${sub})`, 'desc')
+    .executeTakeFirst())
+  if (!user) throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
+
+  const candidates: CandidateKey[] = []
+  if (user.public_key) candidates.push({ kind: 'user', pem: user.public_key })
+  if (client.public_key) candidates.push({ kind: 'global', pem: client.public_key })
+  const verifiedBy = await verifyAssertionSignature(form.assertion!, assertion.header.alg, candidates)
+
+  const wantedNodes = nodeAccessKeysIn(form.scope)
+  const [listed, nodes] = await Promise.all([
+    client.whitelist_enabled ? isUserListed(ctx.db, org.id, client.id, user.id) : Promise.resolve(false),
+    wantedNodes.length > 0
+      ? ctx.db.selectFrom('nodes').select('access_key').where('organization_id', '=', org.id).where('access_key', 'in', wantedNodes).execute()
+      : Promise.resolve([])
+  ])
+  const decision = decide({
+    grant: 'jwt-bearer',
+    client: {
+      jwtGrantEnabled: client.jwt_grant_enabled,
+      whitelistEnabled: client.whitelist_enabled,
+      hasGlobalKey: client.public_key !== null,
+      adminNodeTokenRetrievalEnabled: client.admin_node_token_retrieval_enabled
+    },
+    user: { isAdmin: user.organization_admin, deactivated: user.deactivated, listed, hasOwnKey: user.public_key !== null },
+    verifiedBy,
+    requestedScope: form.scope,
+    ownerAccess: form.owner_access === 'true',
+    knownNodeAccessKeys: new Set(nodes.map((n) => n.access_key)),
+    ttl: { admin: ctx.config.adminTokenTtl, user: ctx.config.userTokenTtl }
+  })
+  if (!decision.ok) {
+    if (decision.error === 'unauthorized_client') throw new UnauthorizedClient(decision.description, decision.reason)
+    if (decision.error === 'invalid_scope') throw new InvalidScope(decision.description, decision.reason)
+    throw new InvalidGrant(decision.description, decision.reason)
+  }
+
+  // After the signature: an unauthenticated caller must not be able to burn someone's jti.
+  const { jti, exp } = assertion.claims
+  if (jti !== undefined) {
+    const expiresAt = new Date((exp + ctx.config.assertionLeeway) * 1000)
+    if (!await recordJti(ctx.db, client.id, jti, expiresAt)) throw new InvalidGrant('this assertion was already used: make a new one with a new jti', 'jti replay')
+  }
+
+  const issued = await issueAccessToken(ctx.keys, {
+    issuer: issuerFor(ctx.config.publicUrl, org.name),
+    audience: ctx.config.accessTokenAudience,
+    email: user.email,
+    userId: user.id,
+    organizationId: org.id,
+    clientId: client.id,
+    scope: decision.scope,
+    ttl: decision.ttl
+  })
+  return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope: decision.scope }
+}

@@ -1,0 +1,21 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { AppContext } from '../../context.js'
+import type { Client, Organization } from '../../db/schema.js'
+
+/** What every grant gets: the org, the authenticated client, the form, and a logger for reasons. */
+export interface GrantContext {
+  ctx: AppContext
+  org: Organization
+  client: Client
+  form: Record<string, string>
+  log: FastifyBaseLogger
+}
+
+/** The token response (reference §5); `refresh_token` is left out where there is none. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+}

@@ -1,0 +1,66 @@
+import type { AppContext } from '../context.js'
+import type { Client, Organization } from '../db/schema.js'
+import { issuerFor, TokenInvalidError, verifyAccessToken, type AccessTokenClaims } from './tokens.js'
+
+/** RFC 7662 §2.2: an active token's claims, or `{active: false}` and nothing else. */
+export type IntrospectionResponse =
+  | { active: false }
+  | { active: true, scope: string, client_id: string, username: string, token_type: 'Bearer', exp: number, iat: number, sub: string, aud: string, iss: string, jti: string, user_id: string, organization_id: string }
+
+/**
+ * The token's claims when it is valid now and belongs to this org and to the asking client; else
+ * undefined. Valid now means: signature, audience and expiry, not revoked, and its user still
+ * exists and is active (what the REST API also checks).
+ */
+export async function activeTokenOf (ctx: AppContext, org: Organization, client: Client, token: string): Promise<AccessTokenClaims | undefined> {
+  let claims: AccessTokenClaims
+  try {
+    claims = await verifyAccessToken(ctx.keys, token, ctx.config.accessTokenAudience)
+  } catch (err) {
+    if (err instanceof TokenInvalidError) return undefined
+    throw err
+  }
+  if (claims.iss !== issuerFor(ctx.config.publicUrl, org.name) || claims.organization_id !== org.id || claims.client_id !== client.id) return undefined
+  const row = await ctx.db.selectFrom('users as u')
+    .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
+    .select(['u.deactivated', 'r.jti as revoked'])
+    .where('u.id', '=', claims.user_id).where('u.organization_id', '=', org.id)
+    .executeTakeFirst()
+  if (!row || row.deactivated || row.revoked) return undefined
+  return claims
+}
+
+export async function introspect (ctx: AppContext, org: Organization, client: Client, token: string | undefined): Promise<IntrospectionResponse> {
+  if (!token) return { active: false }
+  const claims = await activeTokenOf(ctx, org, client, token)
+  if (!claims) return { active: false }
+  return {
+    active: true,
+    scope: claims.scope,
+    client_id: claims.client_id,
+    username: claims.sub,
+    token_type: 'Bearer',
+    exp: claims.exp,
+    iat: claims.iat,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    jti: claims.jti,
+    user_id: claims.user_id,
+    organization_id: claims.organization_id
+  }
+}
+
+/**
+ * RFC 7009: revokes the token when it is this client's; anything else (unknown, malformed,
+ * expired, another client's) is ignored, and the caller gets 200 either way.
+ */
+export async function revoke (ctx: AppContext, org: Organization, client: Client, token: string): Promise<boolean> {
+  const claims = await activeTokenOf(ctx, org, client, token)
+  if (!claims) return false
+  await ctx.db.insertInto('revoked_tokens')
+    .values({ jti: claims.jti, expires_at: new Date(claims.exp * 1000) })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute()
+  return true
+}

@@ -1,0 +1,170 @@
+// The token endpoint's policy: the users × keys matrix (reference §7) and the scope rules (§4).
+// Pure on purpose: data in, decision out, no I/O and no imports, so every rule is a table row in
+// its test. The caller looks up the facts (user, client, nodes) and maps a refusal to an OAuthError.
+
+/** Which key verified the assertion's signature: the user's own, the client's global key, or none. */
+export type VerifiedBy = 'user' | 'global' | 'none'
+
+/** What the policy needs to know about the requesting client. */
+export interface PolicyClient {
+  jwtGrantEnabled: boolean
+  /** true: "only listed users" */
+  whitelistEnabled: boolean
+  /** the client has a global key (`public_key` set) */
+  hasGlobalKey: boolean
+  adminNodeTokenRetrievalEnabled: boolean
+}
+
+/** What the policy needs to know about the token's subject. */
+export interface PolicyUser {
+  isAdmin: boolean
+  deactivated: boolean
+  /** listed directly or through a group */
+  listed: boolean
+  hasOwnKey: boolean
+}
+
+/** One token request, as facts the caller has already looked up. */
+export interface PolicyInput {
+  /** jwt-bearer checks jwtGrantEnabled and verifiedBy; the others skip the key rules (the browser flow signs the user in) */
+  grant: 'jwt-bearer' | 'authorization_code' | 'refresh_token'
+  client: PolicyClient
+  user: PolicyUser
+  /** ignored for non-jwt grants */
+  verifiedBy: VerifiedBy
+  /** raw space-separated string from the request; undefined or '' means the default 'user:all' */
+  requestedScope: string | undefined
+  ownerAccess: boolean
+  /** access keys of the org's nodes named by node.<access_key>:… scopes in the request that exist (the caller looks them up) */
+  knownNodeAccessKeys: ReadonlySet<string>
+  /** lifetimes in seconds */
+  ttl: { admin: number, user: number }
+}
+
+/** The policy's answer: the scopes granted with their lifetime, or a refusal (`reason` is for the log only). */
+export type PolicyDecision =
+  | { ok: true, scopes: string[], scope: string, ttl: number, admin: boolean }
+  | { ok: false, error: 'unauthorized_client' | 'invalid_grant' | 'invalid_scope', description: string, reason: string }
+
+/** The scope granted when the request names none. */
+export const DEFAULT_SCOPE = 'user:all'
+
+/** Scopes only organization administrators may get. */
+export const ADMIN_SCOPES: ReadonlySet<string> = new Set(['admin:all', 'admin-user:all', 'admin-user:all+user:all'])
+
+/**
+ * The one description of every refusal of the subject (unknown or deactivated user, unlisted user,
+ * no accepted key), so the answer never tells which; it carries the hint ascli shows on invalid_grant.
+ */
+export const SUBJECT_REFUSED =
+  "the assertion's subject is unknown, not allowed for this client, or not signed with an accepted key; check your public key in your user profile"
+
+/** Longest scope string and most distinct scopes accepted in one request. */
+export const MAX_SCOPE_LENGTH = 1024
+export const MAX_SCOPES = 20
+
+const PLAIN_SCOPES: ReadonlySet<string> = new Set([DEFAULT_SCOPE, 'self', ...ADMIN_SCOPES])
+const NODE_SCOPE = /^node\.([A-Za-z0-9._-]{1,128}):(user|admin):all$/
+
+type Parsed = { kind: 'plain', scope: string } | { kind: 'node', scope: string, accessKey: string, admin: boolean }
+
+function splitScopes (raw: string): string[] {
+  return [...new Set(raw.split(' ').filter((s) => s !== ''))]
+}
+
+function parseScope (scope: string): Parsed | undefined {
+  if (PLAIN_SCOPES.has(scope)) return { kind: 'plain', scope }
+  const m = NODE_SCOPE.exec(scope)
+  if (m) return { kind: 'node', scope, accessKey: m[1]!, admin: m[2] === 'admin' }
+  return undefined
+}
+
+/** A scope quoted for an error_description, whose allowed characters are narrower than a request's. */
+function quote (scope: string): string {
+  const safe = scope.replace(/[^\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]/g, '?')
+  return `'${safe.length > 64 ? `${safe.slice(0, 64)}...` : safe}'`
+}
+
+/** node.<access_key>:… scopes in a raw scope string, for the caller to look up */
+export function nodeAccessKeysIn (scope: string | undefined): string[] {
+  // An oversized request is refused by decide() anyway; the caller need not query for it.
+  if (scope === undefined || scope.length > MAX_SCOPE_LENGTH) return []
+  const scopes = splitScopes(scope)
+  if (scopes.length > MAX_SCOPES) return []
+  const keys = new Set<string>()
+  for (const s of scopes) {
+    const parsed = parseScope(s)
+    if (parsed?.kind === 'node') keys.add(parsed.accessKey)
+  }
+  return [...keys]
+}
+
+function refuseSubject (reason: string): PolicyDecision {
+  return { ok: false, error: 'invalid_grant', description: SUBJECT_REFUSED, reason }
+}
+
+function refuseScope (description: string, reason: string = description): PolicyDecision {
+  return { ok: false, error: 'invalid_scope', description, reason }
+}
+
+/** Who may have a token, signed with which key (§7); undefined when the subject is allowed. */
+function subjectRule (input: PolicyInput): PolicyDecision | undefined {
+  const { grant, client, user, verifiedBy } = input
+  if (user.deactivated) return refuseSubject('user is deactivated')
+  if (client.whitelistEnabled && !user.listed) return refuseSubject('user is not listed for this client')
+  if (grant !== 'jwt-bearer') return undefined
+  if (verifiedBy === 'none') return refuseSubject('no accepted key verified the assertion')
+  if (verifiedBy === 'global' && !client.hasGlobalKey) return refuseSubject('verified by a global key but the client has none')
+  if (verifiedBy === 'user' && !user.hasOwnKey) return refuseSubject('verified by a user key but the user has none')
+  return undefined
+}
+
+/** The scope rules (§4); the refusal, or undefined when every scope may be granted. */
+function scopeRule (input: PolicyInput, parsed: Parsed[]): PolicyDecision | undefined {
+  const { client, user } = input
+  for (const p of parsed) {
+    if (p.kind === 'plain') {
+      if (ADMIN_SCOPES.has(p.scope) && !user.isAdmin) {
+        return refuseScope(`scope ${quote(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+      }
+      continue
+    }
+    if (!p.admin) {
+      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quote(p.scope)}: unknown node access key`)
+      continue
+    }
+    if (!input.ownerAccess) return refuseScope(`scope ${quote(p.scope)} requires owner_access=true`)
+    if (!user.isAdmin) return refuseScope(`scope ${quote(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+    if (!client.adminNodeTokenRetrievalEnabled) {
+      return refuseScope(`scope ${quote(p.scope)}: this client may not retrieve admin node tokens`, 'admin_node_token_retrieval_enabled is false')
+    }
+    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quote(p.scope)}: unknown node access key`)
+  }
+  return undefined
+}
+
+/** Decides a token request: the first rule that fails answers, else the granted scopes and lifetime. */
+export function decide (input: PolicyInput): PolicyDecision {
+  if (input.grant === 'jwt-bearer' && !input.client.jwtGrantEnabled) {
+    return { ok: false, error: 'unauthorized_client', description: 'this client may not use the JWT bearer grant', reason: 'jwt_grant_enabled is false' }
+  }
+  const subject = subjectRule(input)
+  if (subject) return subject
+
+  const raw = input.requestedScope ?? ''
+  if (raw.length > MAX_SCOPE_LENGTH) return refuseScope(`scope is longer than ${MAX_SCOPE_LENGTH} characters`)
+  const requested = splitScopes(raw)
+  if (requested.length > MAX_SCOPES) return refuseScope(`more than ${MAX_SCOPES} scopes`)
+  if (requested.length === 0) requested.push(DEFAULT_SCOPE)
+  const parsed: Parsed[] = []
+  for (const s of requested) {
+    const p = parseScope(s)
+    if (!p) return refuseScope(`unknown scope ${quote(s)}`)
+    parsed.push(p)
+  }
+  const refused = scopeRule(input, parsed)
+  if (refused) return refused
+
+  const admin = parsed.some((p) => p.kind === 'plain' ? ADMIN_SCOPES.has(p.scope) : p.admin)
+  return { ok: true, scopes: requested, scope: requested.join(' '), ttl: admin ? input.ttl.admin : input.ttl.user, admin }
+}

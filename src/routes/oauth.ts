@@ -1,0 +1,170 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import { NotFoundError } from '../errors.js'
+import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
+import { InvalidClient, InvalidRequest, RateLimited } from '../oauth/errors.js'
+import { readForm } from '../oauth/form.js'
+import { introspect, revoke } from '../oauth/introspection.js'
+import { authorizationServerMetadata } from '../oauth/metadata.js'
+import { handleTokenRequest } from '../oauth/token-endpoint.js'
+import { findOrganizationByName } from '../registry/organizations.js'
+
+const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) })
+
+const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() }, { $id: 'OAuthError', title: 'OAuthError' })
+
+const TokenForm = Type.Object({
+  grant_type: Type.String({ description: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }),
+  assertion: Type.Optional(Type.String({ description: 'The signed JWT (RFC 7523 §2.1).' })),
+  scope: Type.Optional(Type.String({ description: 'Space-separated; default user:all.' })),
+  client_id: Type.Optional(Type.String()),
+  client_secret: Type.Optional(Type.String()),
+  owner_access: Type.Optional(Type.String({ description: '"true" for admin-scoped node tokens.' }))
+}, { additionalProperties: true })
+
+const TokenBody = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+  refresh_token: Type.Optional(Type.String())
+}, { $id: 'TokenResponse', title: 'TokenResponse' })
+
+const TokenOnlyForm = Type.Object({
+  token: Type.String(),
+  token_type_hint: Type.Optional(Type.String()),
+  client_id: Type.Optional(Type.String()),
+  client_secret: Type.Optional(Type.String())
+}, { additionalProperties: true })
+
+const IntrospectionBody = Type.Object({
+  active: Type.Boolean(),
+  scope: Type.Optional(Type.String()),
+  client_id: Type.Optional(Type.String()),
+  username: Type.Optional(Type.String()),
+  token_type: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  sub: Type.Optional(Type.String()),
+  aud: Type.Optional(Type.String()),
+  iss: Type.Optional(Type.String()),
+  jti: Type.Optional(Type.String()),
+  user_id: Type.Optional(Type.String()),
+  organization_id: Type.Optional(Type.String())
+}, { $id: 'Introspection', title: 'Introspection' })
+
+const oauthErrors = { 400: Type.Ref(OAuthErrorBody), 401: Type.Ref(OAuthErrorBody), 429: Type.Ref(OAuthErrorBody) }
+
+/** Our own parsing and errors apply to these forms: ajv must not turn a repeated parameter into a 400 first. */
+const acceptAll = () => () => true
+
+/** The client id a request names, for the per-client rate limit; before authentication, so cheap. */
+function claimedClientId (request: FastifyRequest): string {
+  const body = request.body as Record<string, unknown> | undefined
+  if (typeof body?.client_id === 'string') return body.client_id.slice(0, 128)
+  const auth = request.headers.authorization
+  if (auth?.startsWith('Basic ')) return Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':')[0]!.slice(0, 128)
+  return '-'
+}
+
+/** The OAuth endpoints of an organization: token, introspect, revoke, and RFC 8414 metadata. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { ctx } = app
+  app.addSchema(OAuthErrorBody)
+  app.addSchema(TokenBody)
+  app.addSchema(IntrospectionBody)
+
+  const limitHooks = []
+  const perMinute = ctx.config.tokenRateLimitPerMinute
+  if (perMinute > 0) {
+    await app.register(rateLimit, { global: false })
+    const errorResponseBuilder = (_req: FastifyRequest, context: { ttl: number }) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
+    // Per source address, then per named client: neither a client nor a host can starve the others.
+    limitHooks.push(app.rateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'ip:' + r.ip, errorResponseBuilder }))
+    limitHooks.push(app.rateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'client:' + claimedClientId(r), errorResponseBuilder }))
+  }
+
+  app.post('/api/v1/oauth2/:org/token', {
+    bodyLimit: 16 * 1024,
+    preHandler: limitHooks,
+    validatorCompiler: acceptAll,
+    schema: {
+      tags: ['oauth'],
+      summary: 'Token endpoint',
+      description: 'JWT bearer grant (RFC 7523). The client is identified by `client_id` alone (the assertion is its proof), by HTTP Basic, or by `client_id` and `client_secret` in the body; a secret that is sent must be right.',
+      consumes: ['application/x-www-form-urlencoded'],
+      params: OrgParams,
+      body: TokenForm,
+      response: { 200: Type.Ref(TokenBody), ...oauthErrors }
+    }
+  }, async (request, reply) => {
+    const response = await handleTokenRequest(ctx, request.params.org, request)
+    return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response)
+  })
+
+  /** Both endpoints need the client's secret (reference §8). */
+  const authenticated = async (request: FastifyRequest, orgName: string) => {
+    const form = readForm(request)
+    const creds = readClientCredentials(request.headers, form)
+    const org = await findOrganizationByName(ctx.db, orgName)
+    if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
+    const client = await authenticateClient(ctx, org.id, creds, true)
+    return { form, org, client }
+  }
+
+  app.post('/api/v1/oauth2/:org/introspect', {
+    bodyLimit: 16 * 1024,
+    preHandler: limitHooks,
+    validatorCompiler: acceptAll,
+    schema: {
+      tags: ['oauth'],
+      summary: 'Token introspection (RFC 7662)',
+      description: 'Needs the client\'s secret. `active` is false for an expired, revoked, malformed or foreign token, or one issued to another client.',
+      consumes: ['application/x-www-form-urlencoded'],
+      params: OrgParams,
+      body: TokenOnlyForm,
+      response: { 200: Type.Ref(IntrospectionBody), ...oauthErrors }
+    }
+  }, async (request, reply) => {
+    const { form, org, client } = await authenticated(request, request.params.org)
+    return reply.header('Cache-Control', 'no-store').send(await introspect(ctx, org, client, form.token))
+  })
+
+  app.post('/api/v1/oauth2/:org/revoke', {
+    bodyLimit: 16 * 1024,
+    preHandler: limitHooks,
+    validatorCompiler: acceptAll,
+    schema: {
+      tags: ['oauth'],
+      summary: 'Token revocation (RFC 7009)',
+      description: 'Needs the client\'s secret. Answers 200 whether or not the token was known; only the client\'s own tokens are revoked.',
+      consumes: ['application/x-www-form-urlencoded'],
+      params: OrgParams,
+      body: TokenOnlyForm,
+      response: { 200: Type.Null({ description: 'Revoked, or nothing to revoke' }), ...oauthErrors }
+    }
+  }, async (request, reply) => {
+    const { form, org, client } = await authenticated(request, request.params.org)
+    if (!form.token) throw new InvalidRequest('missing \'token\'')
+    const done = await revoke(ctx, org, client, form.token)
+    request.log.info({ revoked: done }, 'revocation request')
+    return reply.status(200).header('Cache-Control', 'no-store').send(null)
+  })
+
+  app.get('/.well-known/oauth-authorization-server/api/v1/oauth2/:org', {
+    schema: {
+      tags: ['oauth'],
+      summary: 'Authorization server metadata (RFC 8414)',
+      params: OrgParams,
+      response: { 200: Type.Object({ issuer: Type.String() }, { additionalProperties: true }) }
+    }
+  }, async (request) => {
+    const org = await findOrganizationByName(ctx.db, request.params.org)
+    if (!org) throw new NotFoundError('organization')
+    return authorizationServerMetadata(ctx.config, org.name)
+  })
+}
+
+export default routes
