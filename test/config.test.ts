@@ -100,7 +100,12 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['MIGRATE_ON_START', 'perhaps', 'not a boolean'],
     ['TRUST_PROXY', 'sometimes', 'not a boolean'],
     ['DB_POOL_MAX', '0', 'below 1'],
-    ['BODY_LIMIT', '10', 'below 1 KiB']
+    ['BODY_LIMIT', '10', 'below 1 KiB'],
+    ['ASSERTION_LEEWAY', '-1', 'negative'],
+    ['ASSERTION_MAX_LIFETIME', '10', 'below a minute'],
+    ['REQUIRE_JTI', 'often', 'not a boolean'],
+    ['TOKEN_RATE_LIMIT_PER_MINUTE', '-5', 'negative'],
+    ['TOKEN_RATE_LIMIT_PER_MINUTE', 'lots', 'not a number']
   ]
   for (const [variable, value, why] of cases) {
     // A valid key, so DATABASE_URL cases fail on their own value, not on the missing key.
@@ -111,6 +116,16 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     t.equal(err.code, 'ERR_CONFIG')
     t.match(err.message, new RegExp(`^Invalid configuration: ${variable}\\b`), `${variable}=${why}: message names it`)
   }
+})
+
+t.test('assertion settings: defaults and a configured audience list', async (t) => {
+  const d = loadConfig({})
+  t.equal(d.assertionLeeway, 60)
+  t.equal(d.assertionMaxLifetime, 3600)
+  t.equal(d.requireJti, false)
+  t.equal(d.tokenRateLimitPerMinute, 1200)
+  t.same(d.assertionAudiences, ['https://api.asperafiles.com/api/v1/oauth2/token', 'https://api.ibmaspera.com/api/v1/oauth2/token'])
+  t.same(loadConfig({ ASSERTION_AUDIENCES: ' https://a.example/token , https://b.example ' }).assertionAudiences, ['https://a.example/token', 'https://b.example'])
 })
 
 t.test('a choice lists the values allowed', async (t) => {
