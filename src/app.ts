@@ -15,7 +15,7 @@ import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
 import { registerErrorHandling } from './plugins/errors.js'
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
-import { purgeExpired } from './oauth/replay.js'
+import { JtiRecorder, purgeExpired } from './oauth/replay.js'
 import loginPageRoutes from './routes/login-page.js'
 import oauthRoutes from './routes/oauth.js'
 import { registerOrgHostRedirect } from './routes/org-host.js'
@@ -52,7 +52,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     const clients = new TtlCache<Client>()
     const users = new TtlCache<GrantUser>()
     const cache = { orgs, clients, users, clear: () => { orgs.clear(); clients.clear(); users.clear() } }
-    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache }
+    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db) }
 
     const app = Fastify({
       logger: opts.logger ?? loggerOptions(config.logLevel),

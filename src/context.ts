@@ -5,6 +5,7 @@ import type { DbKind } from './db/connect.js'
 import type { KeyStore } from './keys/signing-keys.js'
 import type { SecretBox } from './keys/secret-box.js'
 import type { TtlCache } from './registry/record-cache.js'
+import type { JtiRecorder } from './oauth/replay.js'
 
 /** The user columns the token endpoint needs. */
 export interface GrantUser {
@@ -31,6 +32,8 @@ export interface AppContext {
   box: SecretBox
   keys: KeyStore
   cache: HotCache
+  /** Used assertion jtis, batched (oauth/replay.ts). */
+  jtis: JtiRecorder
 }
 
 /** The caller of a REST request, from a verified access token. */

@@ -22,6 +22,10 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10))
 /** Connects to PostgreSQL at `url`. */
 export function connectPostgres (url: string, poolMax = 10): DbHandle {
   const pool = new pg.Pool({ connectionString: url, max: poolMax })
+  // An idle connection the server ends (restart, pg_terminate_backend, DROP ... WITH (FORCE) while
+  // the pool is still closing it) makes the pool emit 'error'; unhandled, that kills the process.
+  // The pool has already discarded the connection and the next query opens a new one.
+  pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, kind: 'postgres', close: () => db.destroy() }
 }

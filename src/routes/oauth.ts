@@ -76,14 +76,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addSchema(TokenBody)
   app.addSchema(IntrospectionBody)
 
-  const limitHooks = []
+  const limitHooks: Array<(request: FastifyRequest) => Promise<void>> = []
   const perMinute = ctx.config.tokenRateLimitPerMinute
   if (perMinute > 0) {
     await app.register(rateLimit, { global: false })
-    const errorResponseBuilder = (_req: FastifyRequest, context: { ttl: number }) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
     // Per source address, then per named client: neither a client nor a host can starve the others.
-    limitHooks.push(app.rateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'ip:' + r.ip, errorResponseBuilder }))
-    limitHooks.push(app.rateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'client:' + claimedClientId(r), errorResponseBuilder }))
+    // One hook runs both: a second `app.rateLimit` hook would see the plugin's per-request
+    // "already ran" flag set by the first and never count.
+    const limiters = [
+      app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'ip:' + r.ip }),
+      app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'client:' + claimedClientId(r) })
+    ]
+    limitHooks.push(async (request) => {
+      for (const limiter of limiters) {
+        const result = await limiter(request)
+        if (!result.isAllowed && result.isExceeded) throw new RateLimited(Math.max(1, result.ttlInSeconds))
+      }
+    })
   }
 
   app.post('/api/v1/oauth2/:org/token', {
@@ -108,7 +117,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const authenticated = async (request: FastifyRequest, orgName: string) => {
     const form = readForm(request)
     const creds = readClientCredentials(request.headers, form)
-    const org = await findOrganizationByName(ctx.db, orgName)
+    const org = await ctx.cache.orgs.get(orgName, () => findOrganizationByName(ctx.db, orgName))
     if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
     const client = await authenticateClient(ctx, org.id, creds, true)
     return { form, org, client }

@@ -3,7 +3,6 @@ import { isUserListed } from '../../registry/client-authorizations.js'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
 import { decide, nodeAccessKeysIn, SUBJECT_REFUSED } from '../policy.js'
-import { recordJti } from '../replay.js'
 import { issueAccessToken, issuerFor } from '../tokens.js'
 import type { GrantContext, TokenResponse } from './types.js'
 
@@ -79,7 +78,7 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
   const { jti, exp } = assertion.claims
   if (jti !== undefined) {
     const expiresAt = new Date((exp + ctx.config.assertionLeeway) * 1000)
-    if (!await recordJti(ctx.db, client.id, jti, expiresAt)) throw new InvalidGrant('this assertion was already used: make a new one with a new jti', 'jti replay')
+    if (!await ctx.jtis.record(client.id, jti, expiresAt)) throw new InvalidGrant('this assertion was already used: make a new one with a new jti', 'jti replay')
   }
 
   const issued = await issueAccessToken(ctx.keys, {
