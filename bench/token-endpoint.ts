@@ -1,0 +1,353 @@
+/**
+ * `npm run bench`: the token endpoint under load, as production runs it. It builds the server,
+ * starts it as its own process on a fresh PostgreSQL database (replay protection on: every
+ * assertion has a new jti), signs the assertions beforehand, then drives the JWT-bearer grant and
+ * introspection from a separate load process (bench/load.ts, autocannon) and prints requests/s,
+ * p50/p99 latency, errors and the server's peak RSS. A run with errors exits 1.
+ *
+ * Environment: BENCH_PG_URL (server to create the database on), BENCH_DURATION (token phase, s),
+ * BENCH_INTROSPECT_DURATION (0 skips that phase), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_MAX_RATE (assertions signed
+ * per second of the token phase), BENCH_SKIP_BUILD=1, BENCH_CPU_PROF=<dir> (server --cpu-prof).
+ * Other variables (DB_POOL_MAX, SIGNING_ALG...) pass through to the server.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import pg from 'pg'
+import type { LoadJob, LoadResult } from './load.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const env = process.env
+
+function intEnv (name: string, def: number, min = 1): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return def
+  const n = Number(raw)
+  if (Number.isInteger(n) && n >= min) return n
+  console.error(`bench failed: ${name} must be an integer >= ${min}, got '${raw}'`)
+  process.exit(2)
+}
+
+/** Stops the bench with one clear line; cleanup runs from the `finally` in main. */
+class BenchError extends Error {}
+function fail (message: string): never {
+  throw new BenchError(message)
+}
+
+const PG_URL = env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const DURATION = intEnv('BENCH_DURATION', 20)
+const INTROSPECT_DURATION = intEnv('BENCH_INTROSPECT_DURATION', Math.max(1, Math.round(DURATION * 0.75)), 0)
+const WARMUP = intEnv('BENCH_WARMUP', 3, 0)
+const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 64)
+const MAX_RATE = intEnv('BENCH_MAX_RATE', 5000)
+const ORG = 'bench'
+const EMAIL = 'load@bench.example'
+const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
+
+// Plain JS so the worker needs no loader. It builds assertions as ascli does (reference §3):
+// {"alg":"RS256"}, nbf now-300, iat now-299, exp now+3600, a fresh jti, org.
+const SIGNER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createPrivateKey, sign, randomUUID } = require('node:crypto')
+const { pem, count, iss, sub, aud, org } = workerData
+const key = createPrivateKey(pem)
+const header = Buffer.from('{"alg":"RS256"}').toString('base64url')
+const out = []
+for (let i = 0; i < count; i++) {
+  const now = Math.floor(Date.now() / 1000)
+  const claims = { iss, sub, aud, exp: now + 3600, nbf: now - 300, iat: now - 299, jti: randomUUID(), org }
+  const input = header + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url')
+  out.push(input + '.' + sign('sha256', Buffer.from(input), key).toString('base64url'))
+}
+parentPort.postMessage(out)
+`
+
+/** Signs `count` distinct assertions on every core; signing is not part of what is measured. */
+async function signAssertions (pem: string, count: number, clientId: string): Promise<string[]> {
+  const workers = Math.max(1, Math.min(os.availableParallelism(), 8))
+  const parts = await Promise.all(Array.from({ length: workers }, (_, i) => {
+    const share = Math.floor(count / workers) + (i < count % workers ? 1 : 0)
+    return new Promise<string[]>((resolve, reject) => {
+      const w = new Worker(SIGNER, { eval: true, workerData: { pem, count: share, iss: clientId, sub: EMAIL, aud: ASCLI_AUD, org: ORG } })
+      w.once('message', resolve)
+      w.once('error', reject)
+    })
+  }))
+  return parts.flat()
+}
+
+/** ascli's form body, byte for byte (reference §2). */
+function tokenForm (clientId: string, assertion: string): string {
+  return `client_id=${clientId}&scope=user%3Aall&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${assertion}`
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Runs a node script to completion; its stdout, or a BenchError with its stderr. */
+function runNode (args: string[], childEnv: NodeJS.ProcessEnv, what: string): string {
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, env: childEnv, encoding: 'utf8', maxBuffer: 64 << 20 })
+  if (r.status !== 0) fail(`${what} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim()}`)
+  return r.stdout
+}
+
+function cli (args: string[], childEnv: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out = runNode(['dist/cli/main.js', ...args], childEnv, `aoc-auth ${args.slice(0, 2).join(' ')}`)
+  return JSON.parse(out) as Record<string, unknown>
+}
+
+/** The server's resident set now and its high-water mark, in kB, from /proc. */
+function memory (pid: number): { rss: number, hwm: number } | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN)
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU time the server has used in user and kernel mode, in ms (utime, stime from /proc/<pid>/stat). */
+function cpuMs (pid: number): { user: number, sys: number } {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 } // clock ticks: 100 Hz on Linux
+  } catch {
+    return { user: NaN, sys: NaN }
+  }
+}
+
+/** Peak RSS of the server while `fn` runs, sampled every 200 ms. */
+async function sampled<T> (pid: number, fn: () => Promise<T>): Promise<{ value: T, peakKb: number }> {
+  let peakKb = memory(pid)?.rss ?? 0
+  const timer = setInterval(() => { peakKb = Math.max(peakKb, memory(pid)?.rss ?? 0) }, 200)
+  try {
+    const value = await fn()
+    return { value, peakKb: Math.max(peakKb, memory(pid)?.rss ?? 0) }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/** Runs one load job in its own process. */
+async function load (job: LoadJob, dir: string, name: string): Promise<LoadResult> {
+  const jobFile = path.join(dir, `${name}.json`)
+  fs.writeFileSync(jobFile, JSON.stringify(job))
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) fail(`the load generator (${name}) exited with ${code}`)
+  return JSON.parse(out.trim().split('\n').pop()!) as LoadResult
+}
+
+/** Waits until /health/ready answers 200, or the server dies, or 30 s pass. */
+async function waitReady (server: ChildProcess, base: string, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      fail(`the server exited during start-up (${server.exitCode ?? server.signalCode}):\n${stderr().trim()}`)
+    }
+    try {
+      const res = await fetch(`${base}/health/ready`)
+      if (res.ok) return
+    } catch { /* not listening yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  fail(`the server did not become ready within 30 s:\n${stderr().trim()}`)
+}
+
+async function stopServer (server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGTERM')
+  const timer = setTimeout(() => server.kill('SIGKILL'), 15_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** CPU used so far by the PostgreSQL backends serving `db` (the server's pooled connections), ms. */
+async function backendCpuMs (admin: pg.Client, db: string): Promise<number> {
+  const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db])
+  return r.rows.reduce((sum, { pid }) => { const c = cpuMs(pid); return sum + (Number.isNaN(c.user) ? 0 : c.user + c.sys) }, 0)
+}
+
+async function transactions (admin: pg.Client, db: string): Promise<number> {
+  const r = await admin.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [db])
+  return Number(r.rows[0]?.n ?? NaN)
+}
+
+interface Phase { name: string, result: LoadResult, peakKb: number, cpuPerReq: number, sysShare: number, pgPerReq: number, txPerReq: number }
+
+function printTable (phases: Phase[]): void {
+  const rows = [['phase', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'ok', 'errors', 'peak RSS MB', 'server CPU ms/req', 'of it kernel', 'pg CPU ms/req', 'load CPU ms/req', 'db xact/req']]
+  for (const p of phases) {
+    const r = p.result
+    rows.push([p.name, r.rps.toFixed(0), r.p50.toFixed(1), r.p90.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1), String(r.ok),
+      String(r.non2xx + r.errors + r.timeouts), (p.peakKb / 1024).toFixed(0), p.cpuPerReq.toFixed(3), `${(100 * p.sysShare).toFixed(0)}%`, p.pgPerReq.toFixed(3), (r.cpuMs / Math.max(1, r.requests)).toFixed(3), p.txPerReq.toFixed(2)])
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  for (const r of rows) console.log(r.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  '))
+}
+
+async function main (): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aoc-bench-'))
+  const dbName = `bench_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_URL })
+  let server: ChildProcess | undefined
+  let dbCreated = false
+  try {
+    console.log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`)
+    if (env.BENCH_SKIP_BUILD !== '1') {
+      console.log('building (tsc -p tsconfig.build.json)...')
+      runNode([path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], env, 'the build')
+    }
+    if (!fs.existsSync(path.join(ROOT, 'dist/server.js'))) fail('dist/server.js is missing: build first')
+
+    try {
+      await admin.connect()
+    } catch (err) {
+      fail(`cannot connect to PostgreSQL at ${PG_URL} (set BENCH_PG_URL): ${err instanceof Error ? err.message : String(err)}`)
+    }
+    await admin.query(`CREATE DATABASE ${dbName}`)
+    dbCreated = true
+    const dbUrl = new URL(PG_URL)
+    dbUrl.pathname = `/${dbName}`
+    const port = await freePort()
+    const serverEnv: NodeJS.ProcessEnv = {
+      ...env,
+      DATABASE_URL: dbUrl.toString(),
+      SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'warn',
+      TOKEN_RATE_LIMIT_PER_MINUTE: '0',
+      BOOTSTRAP: 'false',
+      MIGRATE_ON_START: 'true',
+      REQUIRE_JTI: 'true',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: dir
+    }
+
+    // Set-up through the ops CLI, as an operator would.
+    const userKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const pubFile = path.join(dir, 'user.pem')
+    fs.writeFileSync(pubFile, userKey.publicKey.export({ type: 'spki', format: 'pem' }))
+    cli(['org', 'create', ORG, '--admin-email', 'admin@bench.example'], serverEnv)
+    cli(['user', 'create', '--org', ORG, '--email', EMAIL, '--public-key', pubFile], serverEnv)
+    const client = cli(['client', 'create', '--org', ORG, '--name', 'bench', '--jwt-grant'], serverEnv) as { id: string, secret: string }
+
+    const warmCount = WARMUP * MAX_RATE
+    const mainCount = DURATION * MAX_RATE
+    const t0 = Date.now()
+    console.log(`signing ${warmCount + mainCount + 1} RS256 assertions (not timed)...`)
+    const pem = userKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    const assertions = await signAssertions(pem, warmCount + mainCount + 1, client.id)
+    console.log(`  signed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    const spare = assertions.pop()!
+    const warmFile = path.join(dir, 'warm.txt')
+    const mainFile = path.join(dir, 'main.txt')
+    fs.writeFileSync(warmFile, assertions.slice(0, warmCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    fs.writeFileSync(mainFile, assertions.slice(warmCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    assertions.length = 0
+
+    const serverArgs = [...(env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : []), 'dist/server.js']
+    const proc = spawn(process.execPath, serverArgs, { cwd: ROOT, env: serverEnv, stdio: ['ignore', 'inherit', 'pipe'] })
+    server = proc
+    let serverErr = ''
+    proc.stderr.on('data', (d: Buffer) => { serverErr = (serverErr + d.toString()).slice(-20_000); process.stderr.write(d) })
+    const base = `http://127.0.0.1:${port}`
+    await waitReady(proc, base, () => serverErr)
+    const pid = proc.pid!
+    console.log(`server pid ${pid} on ${base}, RSS at rest ${((memory(pid)?.rss ?? 0) / 1024).toFixed(0)} MB`)
+
+    const oauth = `${base}/api/v1/oauth2/${ORG}`
+    const form = { 'content-type': 'application/x-www-form-urlencoded' }
+    const first = await fetch(`${oauth}/token`, { method: 'POST', headers: form, body: tokenForm(client.id, spare) })
+    const firstBody = await first.text()
+    if (first.status !== 200) fail(`the first token request answered ${first.status}: ${firstBody}`)
+    const accessToken = (JSON.parse(firstBody) as { access_token: string }).access_token
+    const introspectJob = {
+      url: `${oauth}/introspect`,
+      connections: CONNECTIONS,
+      headers: { ...form, authorization: 'Basic ' + Buffer.from(`${client.id}:${client.secret}`).toString('base64') },
+      body: `token=${accessToken}&token_type_hint=access_token`
+    }
+    const probe = await fetch(introspectJob.url, { method: 'POST', headers: introspectJob.headers, body: introspectJob.body })
+    const probeBody = await probe.text()
+    if (probe.status !== 200 || !probeBody.includes('"active":true')) fail(`introspection answered ${probe.status}: ${probeBody}`)
+
+    if (WARMUP > 0) {
+      console.log(`warm-up: ${WARMUP} s of tokens${INTROSPECT_DURATION > 0 ? `, ${WARMUP} s of introspection` : ''}...`)
+      const tokenWarm = await load({ url: `${oauth}/token`, connections: CONNECTIONS, duration: WARMUP, headers: form, bodiesFile: warmFile }, dir, 'warm-token')
+      const introWarm = INTROSPECT_DURATION > 0 ? [await load({ ...introspectJob, duration: WARMUP }, dir, 'warm-introspect')] : []
+      for (const w of [tokenWarm, ...introWarm]) {
+        if (w.non2xx + w.errors + w.timeouts > 0) fail(`warm-up had errors: ${JSON.stringify(w.statusCodes)}, ${w.errors} errors, ${w.timeouts} timeouts`)
+      }
+    }
+
+    const phases: Phase[] = []
+    const measure = async (name: string, job: LoadJob): Promise<void> => {
+      console.log(`${name}: ${job.duration} s at ${job.connections} connections...`)
+      const cpu0 = cpuMs(pid)
+      const tx0 = await transactions(admin, dbName)
+      const pg0 = await backendCpuMs(admin, dbName)
+      const { value: result, peakKb } = await sampled(pid, async () => await load(job, dir, name))
+      const cpu1 = cpuMs(pid)
+      const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
+      const cpuPerReq = cpu / Math.max(1, result.requests)
+      const sysShare = (cpu1.sys - cpu0.sys) / cpu
+      const pgPerReq = (await backendCpuMs(admin, dbName) - pg0) / Math.max(1, result.requests)
+      // The statistics collector lags by up to a second.
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const txPerReq = (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
+      phases.push({ name, result, peakKb, cpuPerReq, sysShare, pgPerReq, txPerReq })
+    }
+    await measure('jwt-bearer token', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: mainFile })
+    if (INTROSPECT_DURATION > 0) await measure('introspect', { ...introspectJob, duration: INTROSPECT_DURATION })
+
+    const mem = memory(pid)
+    console.log('')
+    printTable(phases)
+    console.log(`server VmHWM (peak RSS over its life): ${((mem?.hwm ?? NaN) / 1024).toFixed(0)} MB; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    let valid = true
+    for (const p of phases) {
+      const r = p.result
+      if (r.exhausted) console.log(`note: ${p.name} used all ${DURATION * MAX_RATE} pre-signed assertions in ${r.seconds} s (raise BENCH_MAX_RATE)`)
+      if (r.non2xx + r.errors + r.timeouts > 0) {
+        valid = false
+        console.log(`INVALID: ${p.name} had ${r.non2xx} non-2xx answers ${JSON.stringify(r.statusCodes)}, ${r.errors} connection errors, ${r.timeouts} timeouts`)
+      }
+    }
+    return valid ? 0 : 1
+  } finally {
+    if (server) await stopServer(server)
+    if (dbCreated) {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+      } catch (err) {
+        console.error(`could not drop database ${dbName}: ${err instanceof Error ? err.message : String(err)}`)
+      }
+    }
+    await admin.end().catch(() => {})
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().then((code) => { process.exitCode = code }, (err: unknown) => {
+  console.error(`bench failed: ${err instanceof BenchError ? err.message : err instanceof Error ? err.stack : String(err)}`)
+  process.exitCode = 1
+})
