@@ -4,7 +4,7 @@
  * signature (against the user's key, then the client's global key). No database and no I/O here.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose'
+import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose'
 import { InvalidGrant, InvalidRequest } from './errors.js'
 
 /** What an assertion must satisfy; configurable per deployment. */
@@ -202,25 +202,6 @@ function importPem (pem: string): KeyObject | null {
   return key
 }
 
-// jose verifies with a WebCrypto key; handing it a KeyObject converts it on every call (about a
-// quarter of a verification), so the converted key is kept per PEM and algorithm.
-const cryptoKeyCache = new Map<string, Promise<CryptoKey>>()
-
-function cryptoKeyFor (pem: string, alg: string, key: KeyObject): Promise<CryptoKey> {
-  const id = alg + '\u0000' + pem
-  let hit = cryptoKeyCache.get(id)
-  if (hit) {
-    cryptoKeyCache.delete(id)
-  } else {
-    hit = importJWK(key.export({ format: 'jwk' }), alg) as Promise<CryptoKey>
-    // A failed import is not kept: the next request tries again.
-    hit.catch(() => cryptoKeyCache.delete(id))
-  }
-  cryptoKeyCache.set(id, hit)
-  if (cryptoKeyCache.size > KEY_CACHE_SIZE) cryptoKeyCache.delete(cryptoKeyCache.keys().next().value as string)
-  return hit
-}
-
 /** Whether `alg` fits the key's type (and an RSA key is large enough). */
 function algFitsKey (alg: string, key: KeyObject): boolean {
   const details = key.asymmetricKeyDetails ?? {}
@@ -250,7 +231,7 @@ export async function verifyAssertionSignature (jws: string, alg: string, candid
     const key = importPem(candidate.pem)
     if (!key || !algFitsKey(alg, key)) continue
     try {
-      await compactVerify(jws, await cryptoKeyFor(candidate.pem, alg, key), { algorithms: [alg] })
+      await compactVerify(jws, key, { algorithms: [alg] })
       return candidate.kind
     } catch {
       // Not this key; try the next.
