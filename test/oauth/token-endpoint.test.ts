@@ -186,3 +186,18 @@ t.test('a change made elsewhere (another instance, the CLI) reaches this instanc
   const fresh = await post(ascliForm(org.clientId, await ascliAssertion(next.privateKey, org.clientId, carol.email)))
   t.equal(fresh.statusCode, 200, 'and the new one works')
 })
+
+t.test('introspection: an expired token and another organization\'s token are inactive', async (t) => {
+  const introspectUrl = `/api/v1/oauth2/${org.orgName}/introspect`
+  const auth = basic(org.clientId, org.clientSecret)
+  const expired = await org.tokenFor(user, 'user:all', -30)
+  const res = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${expired}` })
+  t.same(res.json(), { active: false }, 'expired')
+  const other = await newOrg(ta)
+  const foreign = await other.tokenFor(other.admin, 'admin:all')
+  const res2 = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${foreign}` })
+  t.same(res2.json(), { active: false }, 'another organization\'s token')
+  const fresh = await org.tokenFor(user)
+  const res3 = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${fresh}` })
+  t.equal(res3.json().active, true, 'while this org\'s live token of this client is active')
+})
