@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import { sql, type Kysely } from 'kysely'
 import type { Database, SigningKey } from '../db/schema.js'
@@ -64,7 +65,8 @@ export async function purgeUnpublishedKeys (db: Kysely<Database>): Promise<numbe
   return Number(res.numDeletedRows)
 }
 
-export interface Signer { kid: string, alg: SigningAlg, key: CryptoKey }
+/** The signing key in both forms: WebCrypto for jose, KeyObject for the hot path in oauth/tokens.ts. */
+export interface Signer { kid: string, alg: SigningAlg, key: CryptoKey, keyObject: KeyObject }
 
 interface Snapshot { at: number, rows: SigningKey[] }
 
@@ -78,6 +80,7 @@ export class KeyStore {
   private loading: Promise<Snapshot> | undefined
   private lastForced = 0
   private readonly imported = new Map<string, Promise<CryptoKey>>()
+  private readonly keyObjects = new Map<string, KeyObject>()
 
   constructor (private readonly db: Kysely<Database>, private readonly box: SecretBox, private readonly maxAgeMs = 5000) {}
 
@@ -107,8 +110,9 @@ export class KeyStore {
       const jwk = JSON.parse(this.box.decrypt(row.private_jwk_encrypted, BOX_CONTEXT + row.kid)) as JWK
       key = importJWK(jwk, row.alg) as Promise<CryptoKey>
       this.imported.set('private:' + row.kid, key)
+      this.keyObjects.set(row.kid, createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }))
     }
-    return { kid: row.kid, alg: row.alg as SigningAlg, key: await key }
+    return { kid: row.kid, alg: row.alg as SigningAlg, key: await key, keyObject: this.keyObjects.get(row.kid)! }
   }
 
   /** The public key for a kid that is still published, or undefined. */
