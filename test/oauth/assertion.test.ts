@@ -263,3 +263,22 @@ t.test('signature: PEM forms and the key cache', async (t) => {
   for (let i = 0; i < 1100; i++) await verifyAssertionSignature(jws, 'RS256', [{ kind: 'user', pem: `junk ${i}` }])
   t.equal(await verifyAssertionSignature(jws, 'RS256', [{ kind: 'user', pem: oldPem }]), 'user', 'still verifies after the cache has evicted it')
 })
+
+t.test('signature checks that node:crypto must get right (RFC 7518 §3)', async (t) => {
+  const user = [{ kind: 'user' as const, pem: spki(rsa.publicKey) }]
+  const good = await rs256(baseClaims())
+  t.equal(await verifyAssertionSignature(good, 'RS256', user), 'user')
+  const [h, p, s] = good.split('.') as [string, string, string]
+  t.equal(await verifyAssertionSignature(`${h}.${p}.${s.slice(0, -2)}+/`, 'RS256', user), 'none', 'a signature that is not strict base64url')
+  t.equal(await verifyAssertionSignature(`${h}.${p}.${s}=`, 'RS256', user), 'none', 'padding is not base64url')
+  // RS256 bytes presented as PS256: PKCS#1 v1.5 must not pass as PSS.
+  const asPs = handBuilt({ alg: 'PS256' }, baseClaims(), (input) => cryptoSign('sha256', Buffer.from(input), rsa.privateKey).toString('base64url'))
+  t.equal(await verifyAssertionSignature(asPs, 'PS256', user), 'none', 'PKCS#1 v1.5 bytes under a PS256 header')
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const ecUser = [{ kind: 'user' as const, pem: spki(ec.publicKey) }]
+  const der = handBuilt({ alg: 'ES256' }, baseClaims(), (input) => cryptoSign('sha256', Buffer.from(input), ec.privateKey).toString('base64url'))
+  t.equal(await verifyAssertionSignature(der, 'ES256', ecUser), 'none', 'an ECDSA signature in DER, not the JWS r||s form')
+  const raw = handBuilt({ alg: 'ES256' }, baseClaims(), (input) => cryptoSign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url'))
+  t.equal(await verifyAssertionSignature(raw, 'ES256', ecUser), 'user', 'r||s verifies')
+  t.equal(await verifyAssertionSignature(raw.slice(0, -4), 'ES256', ecUser), 'none', 'a truncated r||s')
+})
