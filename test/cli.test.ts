@@ -39,7 +39,7 @@ t.test('--help describes every command and its options, and exits 0', async (t) 
   t.equal(org.code, 0)
   t.match(org.stdout, /--admin-email <email>[\s\S]*--admin-password-file <file>[\s\S]*--admin-public-key <file>/)
   const client = await cli(['client', 'create', '--help'])
-  t.match(client.stdout, /--jwt-grant[\s\S]*--redirect-uri <uri\.\.\.>[\s\S]*--public-key <file>/)
+  t.match(client.stdout, /--jwt-grant[\s\S]*--redirect-uri <uri\.\.\.>[\s\S]*--public-key <file>[\s\S]*--no-explicit-authorization/)
   const rotate = await cli(['keys', 'rotate', '--help'])
   t.match(rotate.stdout, /choices:\s+"ES256",\s+"RS256",\s+"EdDSA"/, 'help lists the algorithms')
   const user = await cli(['user', 'create', '--help'])
@@ -81,6 +81,7 @@ t.test('org create, user create and client create print what they made', async (
     name: 'cli client',
     organization_id: created.organization_id,
     jwt_grant_enabled: true,
+    explicit_authorization_required: true,
     redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2']
   })
 })

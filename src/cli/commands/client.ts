@@ -29,7 +29,7 @@ export function registerClient (program: Command): void {
     .option('--redirect-uri <uri...>', 'allowed redirect URI; repeat or list several')
     .option('--origin <origin...>', 'allowed CORS origin; repeat or list several')
     .option('--public-key <file>', "PEM file with the client's public key")
-    .option('--explicit-authorization', 'users and groups must be authorized explicitly (explicit_authorization_required)', false)
+    .option('--no-explicit-authorization', 'assume consent in the browser flow (explicit_authorization_required false; the default asks the user, as the API does)')
     .option('--admin-node-token-retrieval', 'admin_node_token_retrieval_enabled', false)
     .option('--whitelist', 'whitelist_enabled', false)
     .action(async (opts: ClientCreateOptions) => {
@@ -43,7 +43,7 @@ export function registerClient (program: Command): void {
           redirect_uris: opts.redirectUri ?? [],
           origins: opts.origin ?? [],
           public_key: publicKey,
-          explicit_authorization_required: opts.explicitAuthorization === true,
+          explicit_authorization_required: opts.explicitAuthorization !== false,
           admin_node_token_retrieval_enabled: opts.adminNodeTokenRetrieval === true,
           whitelist_enabled: opts.whitelist === true
         }, null)
