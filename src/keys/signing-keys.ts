@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import { sql, type Kysely } from 'kysely'
 import type { Database, SigningKey } from '../db/schema.js'
@@ -65,8 +65,8 @@ export async function purgeUnpublishedKeys (db: Kysely<Database>): Promise<numbe
   return Number(res.numDeletedRows)
 }
 
-/** The signing key in both forms: WebCrypto for jose, KeyObject for the hot path in oauth/tokens.ts. */
-export interface Signer { kid: string, alg: SigningAlg, key: CryptoKey, keyObject: KeyObject }
+/** The key that signs access tokens now, as node:crypto takes it (oauth/tokens.ts). */
+export interface Signer { kid: string, alg: SigningAlg, keyObject: KeyObject }
 
 interface Snapshot { at: number, rows: SigningKey[] }
 
@@ -80,7 +80,7 @@ export class KeyStore {
   private loading: Promise<Snapshot> | undefined
   private lastForced = 0
   private readonly imported = new Map<string, Promise<CryptoKey>>()
-  private readonly keyObjects = new Map<string, KeyObject>()
+  private readonly privateKeys = new Map<string, KeyObject>()
 
   constructor (private readonly db: Kysely<Database>, private readonly box: SecretBox, private readonly maxAgeMs = 5000) {}
 
@@ -105,14 +105,13 @@ export class KeyStore {
     const now = new Date()
     const row = (await this.rows()).find((r) => r.activates_at <= now && (r.retires_at === null || r.retires_at > now))
     if (!row) throw new Error('no active signing key')
-    let key = this.imported.get('private:' + row.kid)
-    if (!key) {
-      const jwk = JSON.parse(this.box.decrypt(row.private_jwk_encrypted, BOX_CONTEXT + row.kid)) as JWK
-      key = importJWK(jwk, row.alg) as Promise<CryptoKey>
-      this.imported.set('private:' + row.kid, key)
-      this.keyObjects.set(row.kid, createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }))
+    let keyObject = this.privateKeys.get(row.kid)
+    if (!keyObject) {
+      const jwk = JSON.parse(this.box.decrypt(row.private_jwk_encrypted, BOX_CONTEXT + row.kid)) as JsonWebKey
+      keyObject = createPrivateKey({ key: jwk, format: 'jwk' })
+      this.privateKeys.set(row.kid, keyObject)
     }
-    return { kid: row.kid, alg: row.alg as SigningAlg, key: await key, keyObject: this.keyObjects.get(row.kid)! }
+    return { kid: row.kid, alg: row.alg as SigningAlg, keyObject }
   }
 
   /** The public key for a kid that is still published, or undefined. */

@@ -38,7 +38,7 @@ t.test('verification refuses what it must', async (t) => {
       user_id: 'u1',
       organization_id: 'o1',
       ...claims
-    }).setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'at+jwt', ...header } as never).sign(signer.key)
+    }).setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'at+jwt', ...header } as never).sign(signer.keyObject)
   const other = await generateKeyPair('ES256')
   const cases: Array<[string, string, string | RegExp]> = [
     ['a different audience', await forge({ aud: 'https://elsewhere' }), /aud|claim/i],
