@@ -2,9 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
 import { issuerFor, TokenInvalidError, verifyAccessToken } from '../oauth/tokens.js'
 import type { AppContext, Caller } from '../context.js'
-
-/** Scopes that make an organization administrator's token an admin token (reference §4). */
-export const ADMIN_SCOPES = new Set(['admin:all', 'admin-user:all', 'admin-user:all+user:all'])
+import { ADMIN_SCOPES } from '../oauth/policy.js'
 
 /**
  * Verifies the Bearer token and checks, on every request, what may have changed since it was

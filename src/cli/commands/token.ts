@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { ensureSigningKey, KeyStore } from '../../keys/signing-keys.js'
-import { ADMIN_SCOPES } from '../../plugins/auth.js'
+import { ADMIN_SCOPES } from '../../oauth/policy.js'
 import { issueAccessToken, issuerFor } from '../../oauth/tokens.js'
 import { findUserByEmail } from '../../registry/users.js'
 import { CliError, requireOrganization, withContext } from '../context.js'
