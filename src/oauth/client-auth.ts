@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Client } from '../db/schema.js'
+import type { Client, Organization } from '../db/schema.js'
 import type { AppContext } from '../context.js'
 import { clientSecretMatches, findClientRow } from '../registry/clients.js'
+import { findOrganizationByName } from '../registry/organizations.js'
 import { InvalidClient, InvalidRequest } from './errors.js'
 
 /** How the client identified itself (reference §2: body id alone, HTTP Basic, or id and secret in the body). */
@@ -66,4 +67,17 @@ export async function authenticateClient (ctx: AppContext, orgId: string, creds:
     throw new InvalidClient('client secret required', creds.usedBasic, 'client authentication with the client secret is required')
   }
   return client
+}
+
+/**
+ * The org of the URL and the client the request identifies, authenticated. An unknown org reads
+ * like an unknown client. Shared by the token, introspection and revocation endpoints.
+ */
+export async function identifyClient (
+  ctx: AppContext, orgName: string, headers: IncomingHttpHeaders, form: Record<string, string>, requireSecret: boolean
+): Promise<{ org: Organization, client: Client }> {
+  const creds = readClientCredentials(headers, form)
+  const org = await ctx.cache.orgs.get(orgName, () => findOrganizationByName(ctx.db, orgName))
+  if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
+  return { org, client: await authenticateClient(ctx, org.id, creds, requireSecret) }
 }

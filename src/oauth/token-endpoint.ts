@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
-import { findOrganizationByName } from '../registry/organizations.js'
-import { authenticateClient, readClientCredentials } from './client-auth.js'
-import { InvalidClient, InvalidRequest, UnsupportedGrantType } from './errors.js'
+import { identifyClient } from './client-auth.js'
+import { InvalidRequest, UnsupportedGrantType } from './errors.js'
 import { readForm } from './form.js'
 import { JWT_BEARER, jwtBearerGrant } from './grants/jwt-bearer.js'
 import type { GrantContext, TokenResponse } from './grants/types.js'
@@ -23,10 +22,7 @@ export async function handleTokenRequest (ctx: AppContext, orgName: string, requ
   const grantType = form.grant_type
   if (!grantType) throw new InvalidRequest('missing \'grant_type\'')
   const entry = GRANTS[grantType]
-  const creds = readClientCredentials(request.headers, form)
-  const org = await ctx.cache.orgs.get(orgName, () => findOrganizationByName(ctx.db, orgName))
-  if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
-  const client = await authenticateClient(ctx, org.id, creds, entry?.requireSecret ?? false)
+  const { org, client } = await identifyClient(ctx, orgName, request.headers, form, entry?.requireSecret ?? false)
   if (!entry) throw new UnsupportedGrantType(`grant_type '${grantType.slice(0, 100)}' is not supported`)
   return await entry.grant({ ctx, org, client, form, log: request.log })
 }

@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { NotFoundError } from '../errors.js'
-import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
-import { InvalidClient, InvalidRequest, RateLimited } from '../oauth/errors.js'
+import { identifyClient } from '../oauth/client-auth.js'
+import { InvalidRequest, RateLimited } from '../oauth/errors.js'
 import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
@@ -116,11 +116,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** Both endpoints need the client's secret (reference §8). */
   const authenticated = async (request: FastifyRequest, orgName: string) => {
     const form = readForm(request)
-    const creds = readClientCredentials(request.headers, form)
-    const org = await ctx.cache.orgs.get(orgName, () => findOrganizationByName(ctx.db, orgName))
-    if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
-    const client = await authenticateClient(ctx, org.id, creds, true)
-    return { form, org, client }
+    return { form, ...await identifyClient(ctx, orgName, request.headers, form, true) }
   }
 
   app.post('/api/v1/oauth2/:org/introspect', {
