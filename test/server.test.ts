@@ -1,20 +1,8 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 import t from 'tap'
-
-/** A free loopback port. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
+import { freePort, waitReady } from './helpers/process.js'
 
 async function startServer (env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -27,18 +15,6 @@ async function startServer (env: Record<string, string>) {
   child.stderr.on('data', (c) => { output += c })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   return { child, exited, output: () => output }
-}
-
-async function waitReady (port: number, timeoutMs = 60_000): Promise<Response> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health/ready`)
-      if (res.status === 200) return res
-    } catch {}
-    if (Date.now() > end) throw new Error('server did not become ready')
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
 }
 
 t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers ready, closes on SIGTERM', { skip: process.env.TEST_DATABASE_URL ? 'runs in the embedded-database pass' : false }, async (t) => {

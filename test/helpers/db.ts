@@ -14,7 +14,7 @@ import { migrateToLatest } from '../../src/db/migrate.js'
  */
 export async function testDb (): Promise<DbHandle> {
   const serverUrl = process.env.TEST_DATABASE_URL
-  if (serverUrl) return await serverDb(serverUrl)
+  if (serverUrl) return await serverDb()
   const template = process.env.PGLITE_TEMPLATE
   if (template) {
     const blob = new Blob([await fs.readFile(template)])
@@ -31,21 +31,16 @@ export async function testDb (): Promise<DbHandle> {
 /** The kind of database the suite runs on, for test names and skips. */
 export const dbKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'
 
-async function serverDb (serverUrl: string): Promise<DbHandle> {
-  const name = 'aoc_test_' + randomBytes(6).toString('hex')
-  const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: serverUrl, max: 1 }) }) })
-  await sql.raw(`CREATE DATABASE ${name}`).execute(admin)
-  const url = new URL(serverUrl)
-  url.pathname = '/' + name
-  const handle = connectPostgres(url.toString(), 5)
+async function serverDb (): Promise<DbHandle> {
+  const server = (await serverDatabaseUrl())!
+  const handle = connectPostgres(server.url, 5)
   await migrateToLatest(handle.db)
   return {
     ...handle,
     /** Also drops the database, so a run leaves the server as it found it. */
     close: async () => {
       await handle.close()
-      await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin)
-      await admin.destroy()
+      await server.drop()
     }
   }
 }
