@@ -52,7 +52,7 @@ export async function runBootstrapIfDue (ctx: AppContext, log: FastifyBaseLogger
     admin_password: password,
     admin_private_key_file: keyFile,
     client_id: setup.client!.id,
-    client_secret: setup.client!.secret,
+    client_secret: setup.client!.secret!, // setUpOrganization registers a confidential client
     token_url: `${config.publicUrl}/api/v1/oauth2/${setup.org.name}/token`
   }
   const out = path.join(config.dataDir, 'bootstrap.json')

@@ -3,7 +3,7 @@ import type { LoggerOptions } from 'pino'
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g
 
 /** Field names whose values never reach the log, wherever they appear. */
-export const REDACTED_FIELDS = ['client_secret', 'assertion', 'password', 'secret', 'refresh_token', 'access_token', 'private_key', 'admin_password']
+export const REDACTED_FIELDS = ['client_secret', 'assertion', 'password', 'current_password', 'new_password', 'secret', 'refresh_token', 'access_token', 'private_key', 'admin_password', 'code_verifier', '_csrf']
 
 // Header names too, for a handler that logs a raw headers object.
 const CENSORED = new Set([...REDACTED_FIELDS, 'authorization', 'cookie', 'set-cookie'])

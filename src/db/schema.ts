@@ -64,8 +64,10 @@ export interface ClientsTable {
   admin_node_token_retrieval_enabled: Generated<boolean>
   public_key: string | null
   whitelist_enabled: Generated<boolean>
-  secret_encrypted: string
-  secret_hash: string
+  /** null for a public client (token_endpoint_auth_method 'none') */
+  secret_encrypted: string | null
+  secret_hash: string | null
+  token_endpoint_auth_method: Generated<'client_secret_basic' | 'client_secret_post' | 'none'>
   creator_id: string | null
   created_at: Timestamp
   updated_at: Timestamp
@@ -103,6 +105,66 @@ export interface AssertionJtisTable {
   expires_at: ColumnType<Date, Date | string, Date | string>
 }
 
+export interface BrowserSessionsTable {
+  id_hash: string
+  organization_id: string
+  user_id: string
+  created_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  idle_expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
+export interface LoginFailuresTable {
+  key: string
+  failures: number
+  window_start: ColumnType<Date, Date | string, Date | string>
+  expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
+export interface ConsentsTable {
+  id: string
+  organization_id: string
+  user_id: string
+  client_id: string
+  scopes: Json<string[]>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string
+  organization_id: string
+  client_id: string
+  user_id: string
+  redirect_uri: string
+  redirect_uri_given: boolean
+  scope: string
+  code_challenge: string | null
+  created_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  reused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  access_token_jti: string | null
+  access_token_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  refresh_family_id: string | null
+}
+
+export interface RefreshTokensTable {
+  token_hash: string
+  family_id: string
+  organization_id: string
+  client_id: string
+  user_id: string
+  scope: string
+  created_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  idle_expires_at: ColumnType<Date, Date | string, Date | string>
+  used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  access_token_jti: string
+  access_token_expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
 /** The database as kysely sees it. Table names match migrations/. */
 export interface Database {
   organizations: OrganizationsTable
@@ -115,6 +177,11 @@ export interface Database {
   signing_keys: SigningKeysTable
   revoked_tokens: RevokedTokensTable
   assertion_jtis: AssertionJtisTable
+  browser_sessions: BrowserSessionsTable
+  login_failures: LoginFailuresTable
+  consents: ConsentsTable
+  authorization_codes: AuthorizationCodesTable
+  refresh_tokens: RefreshTokensTable
 }
 
 export type Organization = Selectable<OrganizationsTable>
@@ -129,3 +196,7 @@ export type NewClient = Insertable<ClientsTable>
 export type ClientUpdate = Updateable<ClientsTable>
 export type ClientAuthorization = Selectable<ClientAuthorizationsTable>
 export type SigningKey = Selectable<SigningKeysTable>
+export type BrowserSession = Selectable<BrowserSessionsTable>
+export type Consent = Selectable<ConsentsTable>
+export type AuthorizationCode = Selectable<AuthorizationCodesTable>
+export type RefreshToken = Selectable<RefreshTokensTable>

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Client, Organization } from '../db/schema.js'
 import type { AppContext } from '../context.js'
-import { clientSecretMatches, findClientRow } from '../registry/clients.js'
+import { clientSecretMatches, findClientRow, isPublicClient } from '../registry/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { InvalidClient, InvalidRequest } from './errors.js'
 
@@ -10,6 +10,22 @@ export interface ClientCredentials {
   clientId: string
   secret?: string
   usedBasic: boolean
+}
+
+/**
+ * What an endpoint asks of the client's secret. `optional`: identification by client_id alone is
+ * enough (the grant brings its own proof), but a secret that is sent must be right. `required`:
+ * the secret must be sent and right, so a public client, which has none, is refused.
+ * `required-unless-public`: as `required`, but a public client is accepted by client_id alone
+ * (RFC 7009 §2.1 lets public clients revoke their own tokens).
+ */
+export type SecretRequirement = 'optional' | 'required' | 'required-unless-public'
+
+/** The client an endpoint deals with, and whether it proved itself with its secret. */
+export interface AuthenticatedClient {
+  client: Client
+  /** A secret was presented and matched; false when the client was identified by client_id alone. */
+  secretVerified: boolean
 }
 
 const MAX_ID = 128
@@ -55,18 +71,24 @@ export function readClientCredentials (headers: IncomingHttpHeaders, form: Recor
 
 /**
  * Finds the client in the org and checks a presented secret in constant time. An unknown client
- * is `invalid_client` even when no secret was sent (reference §9). `requireSecret` is for the
- * endpoints where the client must prove itself (introspection, revocation, code exchange).
+ * is `invalid_client` even when no secret was sent (reference §9), and so is a public client that
+ * sends a secret: it has none, and accepting any would let a guessed value pass for proof.
+ * `requirement` says whether the endpoint needs the secret (see {@link SecretRequirement}).
  */
-export async function authenticateClient (ctx: AppContext, orgId: string, creds: ClientCredentials, requireSecret: boolean): Promise<Client> {
+export async function authenticateClient (ctx: AppContext, orgId: string, creds: ClientCredentials, requirement: SecretRequirement): Promise<AuthenticatedClient> {
   const client = await ctx.cache.clients.get(`${orgId}\u0000${creds.clientId}`, () => findClientRow(ctx.db, orgId, creds.clientId))
   if (!client) throw new InvalidClient('unknown client', creds.usedBasic)
+  const isPublic = isPublicClient(client)
   if (creds.secret !== undefined) {
+    if (isPublic) throw new InvalidClient('secret sent for a public client', creds.usedBasic, 'this client is public: send client_id alone, without a secret')
     if (!clientSecretMatches(ctx.box, client, creds.secret)) throw new InvalidClient('wrong client secret', creds.usedBasic)
-  } else if (requireSecret) {
-    throw new InvalidClient('client secret required', creds.usedBasic, 'client authentication with the client secret is required')
+    return { client, secretVerified: true }
   }
-  return client
+  if (requirement === 'required' || (requirement === 'required-unless-public' && !isPublic)) {
+    throw new InvalidClient(isPublic ? 'public client at a secret-only endpoint' : 'client secret required', creds.usedBasic,
+      'client authentication with the client secret is required')
+  }
+  return { client, secretVerified: false }
 }
 
 /**
@@ -74,10 +96,10 @@ export async function authenticateClient (ctx: AppContext, orgId: string, creds:
  * like an unknown client. Shared by the token, introspection and revocation endpoints.
  */
 export async function identifyClient (
-  ctx: AppContext, orgName: string, headers: IncomingHttpHeaders, form: Record<string, string>, requireSecret: boolean
-): Promise<{ org: Organization, client: Client }> {
+  ctx: AppContext, orgName: string, headers: IncomingHttpHeaders, form: Record<string, string>, requirement: SecretRequirement
+): Promise<AuthenticatedClient & { org: Organization }> {
   const creds = readClientCredentials(headers, form)
   const org = await ctx.cache.orgs.get(orgName, () => findOrganizationByName(ctx.db, orgName))
   if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
-  return { org, client: await authenticateClient(ctx, org.id, creds, requireSecret) }
+  return { org, ...await authenticateClient(ctx, org.id, creds, requirement) }
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Client, Database } from '../db/schema.js'
 import { isUniqueViolation } from '../db/errors.js'
-import { ConflictError, NotFoundError } from '../errors.js'
+import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
 import { newClientSecret, newId } from '../ids.js'
 import type { SecretBox } from '../keys/secret-box.js'
 import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
@@ -9,6 +9,20 @@ import { checkedPublicKey } from './users.js'
 import { checkOrigin, checkRedirectUri } from './uris.js'
 
 type Db = Kysely<Database>
+
+/**
+ * RFC 7591 `token_endpoint_auth_method`. Both `client_secret_*` values mean a confidential client
+ * that may send its secret either way; `none` is a public client, which has no secret.
+ */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
+
+/** The values of {@link TokenEndpointAuthMethod}, in the order the API documents them. */
+export const TOKEN_ENDPOINT_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none']
+
+/** Whether the client is public (registered without a secret). */
+export function isPublicClient (client: Pick<Client, 'token_endpoint_auth_method'>): boolean {
+  return client.token_endpoint_auth_method === 'none'
+}
 
 /** The fields of an API client that a caller sets (reference §7). */
 export interface ClientFields {
@@ -20,6 +34,8 @@ export interface ClientFields {
   admin_node_token_retrieval_enabled?: boolean
   public_key?: string | null
   whitelist_enabled?: boolean
+  /** Set at creation only; an update may repeat the same value. */
+  token_endpoint_auth_method?: TokenEndpointAuthMethod
 }
 
 /** A client as the API shows it, without its secret (lists). */
@@ -34,17 +50,18 @@ export interface PublicClient {
   admin_node_token_retrieval_enabled: boolean
   public_key: string | null
   whitelist_enabled: boolean
+  token_endpoint_auth_method: TokenEndpointAuthMethod
   creator_id: string | null
   created_at: Date
   updated_at: Date
 }
 
-/** A client with its secret: answered on create and on GET by id, as AoC does. */
-export type ClientWithSecret = PublicClient & { secret: string }
+/** A client with its secret (null for a public client): answered on create and on GET by id, as AoC does. */
+export type ClientWithSecret = PublicClient & { secret: string | null }
 
 const PUBLIC_COLUMNS = ['id', 'organization_id', 'name', 'redirect_uris', 'origins', 'explicit_authorization_required',
-  'jwt_grant_enabled', 'admin_node_token_retrieval_enabled', 'public_key', 'whitelist_enabled', 'creator_id',
-  'created_at', 'updated_at'] as const
+  'jwt_grant_enabled', 'admin_node_token_retrieval_enabled', 'public_key', 'whitelist_enabled',
+  'token_endpoint_auth_method', 'creator_id', 'created_at', 'updated_at'] as const
 
 /** Binds a client's ciphertext to its id, so a secret copied onto another row does not decrypt. */
 const boxContext = (clientId: string) => `clients.secret:${clientId}`
@@ -67,10 +84,14 @@ function conflictOnName (err: unknown): never {
   throw err
 }
 
-/** Registers a client with a new secret; answers it with the secret, the one time it is made. */
+/**
+ * Registers a client; a confidential one gets a new secret, answered with it the one time it is
+ * made. A public client (`token_endpoint_auth_method` 'none') gets none: both secret columns null.
+ */
 export async function createClient (db: Db, box: SecretBox, orgId: string, fields: ClientFields & { name: string }, creatorId: string | null): Promise<ClientWithSecret> {
   const id = newId()
-  const secret = newClientSecret()
+  const method = fields.token_endpoint_auth_method ?? 'client_secret_basic'
+  const secret = method === 'none' ? null : newClientSecret()
   const values = checkedFields(fields)
   try {
     const row = await db.insertInto('clients').values({
@@ -80,8 +101,9 @@ export async function createClient (db: Db, box: SecretBox, orgId: string, field
       id,
       name: fields.name,
       organization_id: orgId,
-      secret_encrypted: box.encrypt(secret, boxContext(id)),
-      secret_hash: box.hash(secret),
+      token_endpoint_auth_method: method,
+      secret_encrypted: secret === null ? null : box.encrypt(secret, boxContext(id)),
+      secret_hash: secret === null ? null : box.hash(secret),
       creator_id: creatorId
     } as never).returning(PUBLIC_COLUMNS).executeTakeFirstOrThrow()
     return { ...row, secret }
@@ -105,16 +127,27 @@ export async function getClient (db: Db, box: SecretBox, orgId: string, id: stri
   const row = await findClientRow(db, orgId, id)
   if (!row) throw new NotFoundError('client')
   const { secret_encrypted: enc, secret_hash: _hash, ...rest } = row
-  return { ...rest, secret: box.decrypt(enc, boxContext(id)) }
+  return { ...rest, secret: enc === null ? null : box.decrypt(enc, boxContext(id)) }
 }
 
-/** Changes the given fields; a new `public_key` is the one checked on the very next request. */
+/**
+ * Changes the given fields; a new `public_key` is the one checked on the very next request.
+ * `token_endpoint_auth_method` is fixed at creation: the same value is accepted, another is a 422.
+ */
 export async function updateClient (db: Db, orgId: string, id: string, fields: ClientFields): Promise<void> {
   const values = checkedFields(fields)
+  const method = fields.token_endpoint_auth_method
   try {
-    const res = await db.updateTable('clients').set({ ...values, updated_at: sql<Date>`now()` } as never)
-      .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-    if (res.numUpdatedRows === 0n) throw new NotFoundError('client')
+    let query = db.updateTable('clients').set({ ...values, updated_at: sql<Date>`now()` } as never)
+      .where('organization_id', '=', orgId).where('id', '=', id)
+    // In the same statement, so a refused method changes no other field either.
+    if (method !== undefined) query = query.where('token_endpoint_auth_method', '=', method)
+    const res = await query.executeTakeFirst()
+    if (res.numUpdatedRows > 0n) return
+    if (method !== undefined && await findClientRow(db, orgId, id)) {
+      throw new InvalidParameterError('token_endpoint_auth_method', 'token_endpoint_auth_method is fixed at creation; register a new client to change it')
+    }
+    throw new NotFoundError('client')
   } catch (err) { conflictOnName(err) }
 }
 
@@ -124,17 +157,19 @@ export async function deleteClient (db: Db, orgId: string, id: string): Promise<
   if (res.numDeletedRows === 0n) throw new NotFoundError('client')
 }
 
-/** Replaces the secret; the old one stops working at once. Returns the new one. */
+/** Replaces the secret; the old one stops working at once. Returns the new one. A public client has none: 409. */
 export async function rotateClientSecret (db: Db, box: SecretBox, orgId: string, id: string): Promise<string> {
   const secret = newClientSecret()
   const res = await db.updateTable('clients')
     .set({ secret_encrypted: box.encrypt(secret, boxContext(id)), secret_hash: box.hash(secret), updated_at: sql<Date>`now()` })
-    .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-  if (res.numUpdatedRows === 0n) throw new NotFoundError('client')
-  return secret
+    .where('organization_id', '=', orgId).where('id', '=', id).where('token_endpoint_auth_method', '<>', 'none').executeTakeFirst()
+  if (res.numUpdatedRows > 0n) return secret
+  if (await findClientRow(db, orgId, id)) throw new ConflictError('a public client has no secret')
+  throw new NotFoundError('client')
 }
 
 /** Constant-time check of a presented secret against the stored keyed hash. */
 export function clientSecretMatches (box: SecretBox, client: Pick<Client, 'secret_hash'>, presented: string): boolean {
-  return box.verify(presented, client.secret_hash)
+  // A public client has no secret, so none can match.
+  return client.secret_hash !== null && box.verify(presented, client.secret_hash)
 }

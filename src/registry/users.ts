@@ -87,16 +87,50 @@ export async function listUsers (db: Db, orgId: string, query: ListQuery): Promi
   return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
 }
 
-export async function updateUser (db: Db, orgId: string, id: string, fields: UserFields): Promise<void> {
+/**
+ * Changes the given fields. With `passwordHash` (a hash sets the password, null removes it) the
+ * user's browser sessions end in the same transaction, so a session opened with the old password,
+ * perhaps by whoever learnt it, does not outlive the change.
+ */
+export async function updateUser (db: Db, orgId: string, id: string, fields: UserFields, passwordHash?: string | null): Promise<void> {
   const { public_key: pk, ...rest } = fields
   const publicKey = checkedPublicKey(pk)
-  try {
-    const res = await db.updateTable('users')
-      .set({ ...rest, ...(publicKey !== undefined ? { public_key: publicKey } : {}), updated_at: sql<Date>`now()` })
+  const set = {
+    ...rest,
+    ...(publicKey !== undefined ? { public_key: publicKey } : {}),
+    ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+    updated_at: sql<Date>`now()`
+  }
+  const update = async (q: Db) => {
+    const res = await q.updateTable('users').set(set)
       .where('organization_id', '=', orgId).where('id', '=', id)
       .executeTakeFirst()
     if (res.numUpdatedRows === 0n) throw new NotFoundError('user')
+  }
+  try {
+    if (passwordHash === undefined) return await update(db)
+    await db.transaction().execute(async (trx) => {
+      await update(trx)
+      await endBrowserSessions(trx, orgId, id)
+    })
   } catch (err) { conflictOnEmail(err) }
+}
+
+/** Sets (a hash) or removes (null) the user's password, and ends its browser sessions with it. */
+export async function setUserPassword (db: Db, orgId: string, id: string, passwordHash: string | null): Promise<void> {
+  await updateUser(db, orgId, id, {}, passwordHash)
+}
+
+/** The user's password hash, null when it has none; 404 for a user not in the organization. */
+export async function getPasswordHash (db: Db, orgId: string, id: string): Promise<string | null> {
+  const row = await db.selectFrom('users').select('password_hash')
+    .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+  if (!row) throw new NotFoundError('user')
+  return row.password_hash
+}
+
+async function endBrowserSessions (db: Db, orgId: string, userId: string): Promise<void> {
+  await db.deleteFrom('browser_sessions').where('organization_id', '=', orgId).where('user_id', '=', userId).execute()
 }
 
 /** Removes the user with its memberships and its client authorizations, in one transaction. */

@@ -4,6 +4,12 @@ import { callerOf, requireAdmin } from '../plugins/auth.js'
 import * as clients from '../registry/clients.js'
 import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
 
+const AuthMethod = Type.Union(clients.TOKEN_ENDPOINT_AUTH_METHODS.map((m) => Type.Literal(m)), {
+  description: 'RFC 7591; default `client_secret_basic`. It and `client_secret_post` mean the same here: a confidential client ' +
+    'with a secret, sent by HTTP Basic or in the body. `none`: a public client, without a secret (the browser flow then needs PKCE). ' +
+    'Fixed at creation.'
+})
+
 const UriList = (what: string) => Type.Array(Type.String({ maxLength: 2048 }), { maxItems: 100, description: what })
 
 const ClientFields = {
@@ -17,6 +23,7 @@ const ClientFields = {
   admin_node_token_retrieval_enabled: Type.Boolean(),
   public_key: Type.Union([Type.String(), Type.Null()]),
   whitelist_enabled: Type.Boolean(),
+  token_endpoint_auth_method: AuthMethod,
   creator_id: Type.Union([Type.String(), Type.Null()]),
   created_at: Timestamp,
   updated_at: Timestamp
@@ -25,8 +32,8 @@ const ClientFields = {
 /** A client as lists answer it: never its secret. */
 export const ClientBody = Type.Object(ClientFields, { $id: 'Client', title: 'Client' })
 
-/** A client with its secret (base64url): answered on create and on GET by id. */
-export const ClientWithSecretBody = Type.Object({ ...ClientFields, secret: Type.String() }, { $id: 'ClientWithSecret', title: 'ClientWithSecret' })
+/** A client with its secret (base64url; null for a public client): answered on create and on GET by id. */
+export const ClientWithSecretBody = Type.Object({ ...ClientFields, secret: Type.Union([Type.String(), Type.Null()]) }, { $id: 'ClientWithSecret', title: 'ClientWithSecret' })
 
 const Writable = {
   redirect_uris: Type.Optional(UriList('Exact-match redirect URIs: https, or http on 127.0.0.1, [::1] or localhost; no fragment.')),
@@ -35,7 +42,9 @@ const Writable = {
   jwt_grant_enabled: Type.Optional(Type.Boolean()),
   admin_node_token_retrieval_enabled: Type.Optional(Type.Boolean()),
   public_key: Type.Optional(Type.Union([PemString, Type.Null()], { description: 'The global key; null or "" removes it.' })),
-  whitelist_enabled: Type.Optional(Type.Boolean({ description: 'true: only listed users (client_authorizations); false: all users.' }))
+  whitelist_enabled: Type.Optional(Type.Boolean({ description: 'true: only listed users (client_authorizations); false: all users.' })),
+  // Writable on update only so that a client that sends back what it read gets a 204; another value is a 422.
+  token_endpoint_auth_method: Type.Optional(AuthMethod)
 }
 
 const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '\\S' })
@@ -94,7 +103,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Update a client',
-      description: 'Only the fields sent change. A new `public_key` is the only global key from the very next request.',
+      description: 'Only the fields sent change. A new `public_key` is the only global key from the very next request. ' +
+        '`token_endpoint_auth_method` is fixed at creation: the same value is accepted, another is a 422.',
       params: IdParams,
       body: ClientUpdate,
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
@@ -124,9 +134,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['clients'],
       summary: 'Rotate a client\'s secret',
       description: 'Makes a new secret and answers `200 {"secret": "<new>"}`. The old secret stops matching at once; ' +
-        'there is no overlap, so update the client\'s configuration right after.',
+        'there is no overlap, so update the client\'s configuration right after. A public client has no secret: 409.',
       params: IdParams,
-      response: { 200: SecretBody, ...errorResponses(401, 403, 404) }
+      response: { 200: SecretBody, ...errorResponses(401, 403, 404, 409) }
     }
   }, async (request) => ({ secret: await clients.rotateClientSecret(ctx.db, ctx.box, callerOf(request).organizationId, request.params.id) }))
 }

@@ -1,11 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { ForbiddenError } from '../errors.js'
 import { callerOf, requireUser } from '../plugins/auth.js'
-import { getUser } from '../registry/users.js'
+import { checkPasswordRules } from '../registry/password-rules.js'
+import { hashPassword, verifyPassword } from '../registry/passwords.js'
+import { getPasswordHash, getUser, setUserPassword } from '../registry/users.js'
 import { UserBody } from './users.js'
-import { errorResponses } from './schemas.js'
+import { errorResponses, NoContent } from './schemas.js'
 
-/** `GET /self`: the caller's own user record (ascli reads its id here before setting its key). */
+const PasswordChange = Type.Object({
+  current_password: Type.String({ writeOnly: true }),
+  new_password: Type.String({ writeOnly: true, description: '8 to 256 characters, not the e-mail.' })
+}, { additionalProperties: false })
+
+/**
+ * `GET /self`: the caller's own user record (ascli reads its id here before setting its key).
+ * `PUT /self/password`: the caller changes its own password, proving it knows the current one.
+ */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/self', {
     preHandler: requireUser(app.ctx),
@@ -13,6 +24,27 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const caller = callerOf(request)
     return getUser(app.ctx.db, caller.organizationId, caller.userId)
+  })
+
+  app.put('/self/password', {
+    preHandler: requireUser(app.ctx),
+    schema: {
+      tags: ['users'],
+      summary: 'Change the calling user\'s password',
+      description: 'Needs the current password; a user without one asks an administrator. Ends the user\'s browser sessions.',
+      body: PasswordChange,
+      response: { 204: NoContent, ...errorResponses(401, 403, 422) }
+    }
+  }, async (request, reply) => {
+    const caller = callerOf(request)
+    const { current_password: current, new_password: next } = request.body
+    // A bearer token alone must not be enough to take over browser sign-in: the current password is proof too.
+    const hash = await getPasswordHash(app.ctx.db, caller.organizationId, caller.userId)
+    if (hash === null) throw new ForbiddenError('this user has no password; an administrator must set one')
+    if (!await verifyPassword(hash, current)) throw new ForbiddenError('current_password is wrong')
+    checkPasswordRules(next, caller.email, 'new_password')
+    await setUserPassword(app.ctx.db, caller.organizationId, caller.userId, await hashPassword(next))
+    return reply.status(204).send(null)
   })
 }
 

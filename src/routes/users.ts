@@ -2,6 +2,8 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ForbiddenError } from '../errors.js'
 import { callerOf, requireAdmin, requireUser } from '../plugins/auth.js'
+import { checkPasswordRules } from '../registry/password-rules.js'
+import { hashPassword } from '../registry/passwords.js'
 import * as users from '../registry/users.js'
 import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
 
@@ -32,10 +34,27 @@ const UserWritable = {
   public_key: Type.Optional(Type.Union([PemString, Type.Null()]))
 }
 
-const UserCreate = Type.Object({ email: Email, ...UserWritable }, { additionalProperties: false })
-const UserUpdate = Type.Object({ email: Type.Optional(Email), ...UserWritable }, { additionalProperties: false })
+// No length limits here: checkPasswordRules is the one place that states them, with its own messages.
+const Password = Type.String({ writeOnly: true, description: 'Browser sign-in password: 8 to 256 characters, not the e-mail. Never answered.' })
 
-/** Users: admins manage them; a user may set its own `public_key` (ascli's GET /self then PUT). */
+const UserCreate = Type.Object({ email: Email, ...UserWritable, password: Type.Optional(Password) }, { additionalProperties: false })
+const UserUpdate = Type.Object({
+  email: Type.Optional(Email),
+  ...UserWritable,
+  password: Type.Optional(Type.Union([Password, Type.Null()], { description: 'A string sets the password; null removes it (no browser sign-in). Either ends the user\'s browser sessions.' }))
+}, { additionalProperties: false })
+
+/** The password checked against the e-mail the user will have, then hashed; undefined when not sent. */
+async function passwordHashOf (password: string | null | undefined, email: () => Promise<string>): Promise<string | null | undefined> {
+  if (password === undefined || password === null) return password
+  checkPasswordRules(password, await email())
+  return await hashPassword(password)
+}
+
+/**
+ * Users: admins manage them, passwords included; a user may set its own `public_key` (ascli's GET
+ * /self then PUT). Passwords are hashed here, never stored or answered in clear.
+ */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const admin = requireAdmin(ctx)
@@ -64,7 +83,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(UserBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await users.createUser(ctx.db, callerOf(request).organizationId, request.body)
+    const { password, ...fields } = request.body
+    const hash = await passwordHashOf(password, async () => fields.email)
+    const created = await users.createUser(ctx.db, callerOf(request).organizationId, fields, hash ?? null)
     return reply.status(201).send(created)
   })
 
@@ -83,7 +104,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Update a user',
-      description: 'Admins may change any field. A user may change only its own `public_key`.',
+      description: 'Admins may change any field. A user may change only its own `public_key` (its own password: `PUT /self/password`).',
       params: IdParams,
       body: UserUpdate,
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
@@ -92,10 +113,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const caller = callerOf(request)
     if (!caller.isAdmin) {
       if (request.params.id !== caller.userId) throw new ForbiddenError('only an administrator may change another user')
+      if ('password' in request.body) throw new ForbiddenError('a user changes its own password with PUT /api/v1/self/password, giving the current one')
       const other = Object.keys(request.body).find((k) => k !== 'public_key')
       if (other) throw new ForbiddenError(`only an administrator may set ${other}`)
     }
-    await users.updateUser(ctx.db, caller.organizationId, request.params.id, request.body)
+    const { password, ...fields } = request.body
+    const hash = await passwordHashOf(password, async () =>
+      fields.email ?? (await users.getUser(ctx.db, caller.organizationId, request.params.id)).email)
+    await users.updateUser(ctx.db, caller.organizationId, request.params.id, fields, hash)
     return reply.status(204).send(null)
   })
 

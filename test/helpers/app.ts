@@ -84,7 +84,7 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
     orgName: org.name,
     admin,
     clientId: client!.id,
-    clientSecret: client!.secret,
+    clientSecret: client!.secret!, // setUpOrganization registers a confidential client
     adminToken: await tokenFor(admin, 'admin:all'),
     tokenFor,
     newUser: async (fields = {}) => {

@@ -31,15 +31,16 @@ t.test('POST /clients answers 201 with the whole object, secret included, and th
     jwt_grant_enabled: false,
     admin_node_token_retrieval_enabled: false,
     public_key: null,
-    whitelist_enabled: false
+    whitelist_enabled: false,
+    token_endpoint_auth_method: 'client_secret_basic'
   })
   t.match(body.id, /^[A-Za-z0-9_-]+$/)
   t.match(body.secret, /^[A-Za-z0-9_-]{43,}$/, 'secret is base64url with at least 43 characters')
   t.ok(!Number.isNaN(Date.parse(body.created_at)) && !Number.isNaN(Date.parse(body.updated_at)))
   t.notOk('secret_hash' in body || 'secret_encrypted' in body || 'client_id' in body)
   t.same(Object.keys(body).sort(), ['admin_node_token_retrieval_enabled', 'created_at', 'creator_id', 'explicit_authorization_required',
-    'id', 'jwt_grant_enabled', 'name', 'organization_id', 'origins', 'public_key', 'redirect_uris', 'secret', 'updated_at',
-    'whitelist_enabled'])
+    'id', 'jwt_grant_enabled', 'name', 'organization_id', 'origins', 'public_key', 'redirect_uris', 'secret', 'token_endpoint_auth_method',
+    'updated_at', 'whitelist_enabled'])
 
   const got = await call(app, org.adminToken, 'GET', `/api/v1/clients/${body.id}`)
   t.equal(got.statusCode, 200)
@@ -92,7 +93,10 @@ t.test('bad input on create gets a 422 naming the field, and creates nothing', a
     ['public_key RSA 1024', { name: 'bad20', public_key: rsaPublicPem(1024) }, 'invalid_parameter', 'public_key'],
     ['public_key a private key', { name: 'bad21', public_key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, 'invalid_parameter', 'public_key'],
     ['public_key P-521', { name: 'bad22', public_key: pem(generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).publicKey) }, 'invalid_parameter', 'public_key'],
-    ['public_key a number', { name: 'bad23', public_key: 42 }, 'invalid_parameter', 'public_key']
+    ['public_key a number', { name: 'bad23', public_key: 42 }, 'invalid_parameter', 'public_key'],
+    ['token_endpoint_auth_method outside the enum', { name: 'bad24', token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_parameter', 'token_endpoint_auth_method'],
+    ['token_endpoint_auth_method in another case', { name: 'bad25', token_endpoint_auth_method: 'NONE' }, 'invalid_parameter', 'token_endpoint_auth_method'],
+    ['token_endpoint_auth_method null', { name: 'bad26', token_endpoint_auth_method: null }, 'invalid_parameter', 'token_endpoint_auth_method']
   ]
   for (const [label, body, code, param] of cases) {
     const res = await call(app, org.adminToken, 'POST', '/api/v1/clients', body)
@@ -193,6 +197,62 @@ t.test('POST /clients/{id}/secret answers the new secret; the old one stops matc
   t.equal((await call(app, org.adminToken, 'GET', `/api/v1/clients/${c.id}`)).json().secret, fresh, 'GET by id shows the new secret')
   t.equal((await call(app, other.adminToken, 'POST', `/api/v1/clients/${c.id}/secret`)).statusCode, 404, 'another org cannot rotate it')
   t.ok(clientSecretMatches(app.ctx.box, (await findClientRow(app.ctx.db, org.orgId, c.id))!, fresh), 'and the secret is unchanged by that attempt')
+})
+
+t.test('a public client (token_endpoint_auth_method none) has no secret, in the answers or in the database', async (t) => {
+  const res = await call(app, org.adminToken, 'POST', '/api/v1/clients', { name: 'Browser App', token_endpoint_auth_method: 'none', redirect_uris: ['https://app.example.com/cb'] })
+  t.equal(res.statusCode, 201, res.body)
+  const body = res.json()
+  t.match(body, { name: 'Browser App', token_endpoint_auth_method: 'none', redirect_uris: ['https://app.example.com/cb'] })
+  t.equal(body.secret, null, 'secret is null in the create answer')
+  const got = await call(app, org.adminToken, 'GET', `/api/v1/clients/${body.id}`)
+  t.equal(got.statusCode, 200)
+  t.same(got.json(), body, 'GET by id answers the same, secret null')
+  const row = await app.ctx.db.selectFrom('clients').select(['secret_encrypted', 'secret_hash', 'token_endpoint_auth_method']).where('id', '=', body.id).executeTakeFirstOrThrow()
+  t.same(row, { secret_encrypted: null, secret_hash: null, token_endpoint_auth_method: 'none' }, 'both secret columns are null')
+  const listed = (await call(app, org.adminToken, 'GET', '/api/v1/clients?q=browser%20app')).json()
+  t.match(listed, [{ id: body.id, token_endpoint_auth_method: 'none' }], 'lists show the method too')
+  t.notOk(clientSecretMatches(app.ctx.box, (await findClientRow(app.ctx.db, org.orgId, body.id))!, ''), 'no presented secret matches a public client, not even an empty one')
+})
+
+t.test('client_secret_post is a confidential client with a secret, like the default', async (t) => {
+  const c = await newClient(org, { token_endpoint_auth_method: 'client_secret_post' })
+  t.equal(c.token_endpoint_auth_method, 'client_secret_post')
+  t.match(c.secret, /^[A-Za-z0-9_-]{43,}$/)
+  t.ok(clientSecretMatches(app.ctx.box, (await findClientRow(app.ctx.db, org.orgId, c.id))!, c.secret))
+})
+
+t.test('token_endpoint_auth_method is fixed at creation: PUT with another value is a 422 and changes nothing; the same value is a 204', async (t) => {
+  const pub = await newClient(org, { token_endpoint_auth_method: 'none' })
+  const conf = await newClient(org)
+  for (const [c, to] of [[pub, 'client_secret_basic'], [pub, 'client_secret_post'], [conf, 'none'], [conf, 'client_secret_post']] as const) {
+    const res = await call(app, org.adminToken, 'PUT', `/api/v1/clients/${c.id}`, { token_endpoint_auth_method: to, jwt_grant_enabled: true })
+    t.equal(res.statusCode, 422, `${c.token_endpoint_auth_method} to ${to}`)
+    t.match(res.json(), { code: 'invalid_parameter', param: 'token_endpoint_auth_method', message: /fixed at creation/ })
+    t.match((await call(app, org.adminToken, 'GET', `/api/v1/clients/${c.id}`)).json(),
+      { token_endpoint_auth_method: c.token_endpoint_auth_method, jwt_grant_enabled: false, secret: c.secret }, 'the other fields of the refused PUT are not applied either')
+  }
+  for (const c of [pub, conf]) {
+    const same = await call(app, org.adminToken, 'PUT', `/api/v1/clients/${c.id}`, { token_endpoint_auth_method: c.token_endpoint_auth_method, jwt_grant_enabled: true })
+    t.equal(same.statusCode, 204, `the same value ${c.token_endpoint_auth_method} is accepted`)
+    t.match((await call(app, org.adminToken, 'GET', `/api/v1/clients/${c.id}`)).json(), { token_endpoint_auth_method: c.token_endpoint_auth_method, jwt_grant_enabled: true, secret: c.secret })
+  }
+  const bad = await call(app, org.adminToken, 'PUT', `/api/v1/clients/${conf.id}`, { token_endpoint_auth_method: 'secret' })
+  t.equal(bad.statusCode, 422, 'a value outside the enum on update')
+  t.match(bad.json(), { code: 'invalid_parameter', param: 'token_endpoint_auth_method' })
+  t.equal((await call(app, org.adminToken, 'PUT', '/api/v1/clients/no-such-client', { token_endpoint_auth_method: 'none' })).statusCode, 404, 'an unknown client is still a 404')
+  const foreign = await call(app, other.adminToken, 'PUT', `/api/v1/clients/${pub.id}`, { token_endpoint_auth_method: 'client_secret_basic' })
+  t.equal(foreign.statusCode, 404, 'another org\'s client is a 404, not a 422 that would reveal it')
+})
+
+t.test('POST /clients/{id}/secret on a public client is a 409 and gives it no secret', async (t) => {
+  const pub = await newClient(org, { token_endpoint_auth_method: 'none' })
+  const res = await call(app, org.adminToken, 'POST', `/api/v1/clients/${pub.id}/secret`)
+  t.equal(res.statusCode, 409)
+  t.match(res.json(), { code: 'conflict', message: 'a public client has no secret' })
+  const row = await app.ctx.db.selectFrom('clients').select(['secret_encrypted', 'secret_hash']).where('id', '=', pub.id).executeTakeFirstOrThrow()
+  t.same(row, { secret_encrypted: null, secret_hash: null }, 'still no secret stored')
+  t.equal((await call(app, other.adminToken, 'POST', `/api/v1/clients/${pub.id}/secret`)).statusCode, 404, 'another org gets a 404, not the 409')
 })
 
 t.test('DELETE /clients/{id} answers 204, then the client is gone', async (t) => {

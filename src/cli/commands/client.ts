@@ -13,16 +13,17 @@ interface ClientCreateOptions {
   explicitAuthorization?: boolean
   adminNodeTokenRetrieval?: boolean
   whitelist?: boolean
+  public?: boolean
 }
 
 /**
  * `client create`: an API client in an existing organization. It prints the secret because the
- * operator asked for it; stdout only, never a log.
+ * operator asked for it; stdout only, never a log. `--public` makes one without a secret.
  */
 export function registerClient (program: Command): void {
   const client = program.command('client').description('manage API clients')
   client.command('create')
-    .description('create an API client; prints it as JSON, with its id (the OAuth client_id) and secret')
+    .description('create an API client; prints it as JSON, with its id (the OAuth client_id) and secret (null for --public)')
     .requiredOption('--org <name>', 'the organization')
     .requiredOption('--name <name>', "the client's name, unique in the organization")
     .option('--jwt-grant', 'enable the JWT bearer grant (jwt_grant_enabled)', false)
@@ -32,6 +33,7 @@ export function registerClient (program: Command): void {
     .option('--no-explicit-authorization', 'assume consent in the browser flow (explicit_authorization_required false; the default asks the user, as the API does)')
     .option('--admin-node-token-retrieval', 'admin_node_token_retrieval_enabled', false)
     .option('--whitelist', 'whitelist_enabled', false)
+    .option('--public', 'a public client, without a secret (token_endpoint_auth_method none; the browser flow then needs PKCE)', false)
     .action(async (opts: ClientCreateOptions) => {
       const name = checkText(opts.name, 'name', true)!
       const publicKey = opts.publicKey ? await readTextFile(opts.publicKey, 'public key') : undefined
@@ -45,7 +47,8 @@ export function registerClient (program: Command): void {
           public_key: publicKey,
           explicit_authorization_required: opts.explicitAuthorization !== false,
           admin_node_token_retrieval_enabled: opts.adminNodeTokenRetrieval === true,
-          whitelist_enabled: opts.whitelist === true
+          whitelist_enabled: opts.whitelist === true,
+          token_endpoint_auth_method: opts.public === true ? 'none' : 'client_secret_basic'
         }, null)
       })
       printJson(created)

@@ -7,6 +7,8 @@ export interface GrantContext {
   ctx: AppContext
   org: Organization
   client: Client
+  /** The client sent its secret and it matched; false when it was identified by client_id alone. */
+  secretVerified: boolean
   form: Record<string, string>
   log: FastifyBaseLogger
 }
