@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
+import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { AppContext, GrantUser } from './context.js'
@@ -16,7 +17,7 @@ import { loggerOptions } from './logger.js'
 import { registerErrorHandling } from './plugins/errors.js'
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { JtiRecorder, purgeExpired } from './oauth/replay.js'
-import loginPageRoutes from './routes/login-page.js'
+import browserRoutes from './routes/browser.js'
 import oauthRoutes from './routes/oauth.js'
 import { registerOrgHostRedirect } from './routes/org-host.js'
 import { registerSwagger } from './plugins/swagger.js'
@@ -79,12 +80,15 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     registerOrgHostRedirect(app, config)
     app.addSchema(RestErrorBody)
     app.addSchema(UserBody)
+    // Security headers on every answer. The pages set their own Content-Security-Policy (each
+    // names where its forms may lead); the API answers JSON, which a CSP does not guard.
+    await app.register(helmet, { contentSecurityPolicy: false, hsts: config.publicUrl.startsWith('https:') })
     await registerSwagger(app, config)
     await app.register(formbody)
     await app.register(healthRoutes)
     await app.register(jwksRoutes)
     await app.register(oauthRoutes)
-    await app.register(loginPageRoutes)
+    await app.register(browserRoutes)
     await app.register(apiRoutes, { prefix: '/api/v1' })
     // Expired jti records and revocations are useless; any instance may purge them.
     const purge = setInterval(() => {

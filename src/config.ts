@@ -48,7 +48,15 @@ export const EnvSchema = Type.Object({
   ASSERTION_MAX_LIFETIME: Seconds(3600, 60, 24 * 3600),
   ASSERTION_AUDIENCES: Type.Optional(Type.String({ minLength: 1 })),
   REQUIRE_JTI: Type.Boolean({ default: false }),
-  TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 0, maximum: 10_000_000 })
+  TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 0, maximum: 10_000_000 }),
+  AUTH_CODE_TTL: Seconds(60, 10, 600),
+  SESSION_TTL: Seconds(8 * 3600, 60, 30 * 24 * 3600),
+  SESSION_IDLE_TTL: Seconds(3600, 60, 30 * 24 * 3600),
+  REFRESH_TOKEN_TTL: Seconds(30 * 24 * 3600, 60, 365 * 24 * 3600),
+  REFRESH_TOKEN_IDLE_TTL: Seconds(7 * 24 * 3600, 60, 365 * 24 * 3600),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ default: 5, minimum: 1, maximum: 1000 }),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
+  LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600)
 }, { additionalProperties: true })
 
 export type Env = Static<typeof EnvSchema>
@@ -88,6 +96,18 @@ export interface Config {
   requireJti: boolean
   /** Token requests per minute per client and per source address; 0 turns the limit off. */
   tokenRateLimitPerMinute: number
+  /** Lifetime of an authorization code, seconds. */
+  authCodeTtl: number
+  /** Browser session: absolute lifetime, and how long it lasts unused, seconds. */
+  sessionTtl: number
+  sessionIdleTtl: number
+  /** Refresh-token family: absolute lifetime, and how long one token lasts unused, seconds. */
+  refreshTokenTtl: number
+  refreshTokenIdleTtl: number
+  /** Failed sign-ins allowed per account and per source address within the window (seconds). */
+  loginMaxFailuresPerAccount: number
+  loginMaxFailuresPerAddress: number
+  loginFailureWindow: number
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
@@ -157,6 +177,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       ? e.ASSERTION_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean)
       : ['https://api.asperafiles.com/api/v1/oauth2/token', 'https://api.ibmaspera.com/api/v1/oauth2/token'],
     requireJti: e.REQUIRE_JTI,
-    tokenRateLimitPerMinute: e.TOKEN_RATE_LIMIT_PER_MINUTE
+    tokenRateLimitPerMinute: e.TOKEN_RATE_LIMIT_PER_MINUTE,
+    authCodeTtl: e.AUTH_CODE_TTL,
+    sessionTtl: e.SESSION_TTL,
+    sessionIdleTtl: e.SESSION_IDLE_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+    loginMaxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    loginFailureWindow: e.LOGIN_FAILURE_WINDOW
   }
 }

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
+import { familyOfToken, revokeFamily } from './refresh-tokens.js'
 import { issuerFor, TokenInvalidError, verifyAccessToken, type AccessTokenClaims } from './tokens.js'
 
 /** RFC 7662 §2.2: an active token's claims, or `{active: false}` and nothing else. */
@@ -53,9 +54,17 @@ export async function introspect (ctx: AppContext, org: Organization, client: Cl
 
 /**
  * RFC 7009: revokes the token when it is this client's; anything else (unknown, malformed,
- * expired, another client's) is ignored, and the caller gets 200 either way.
+ * expired, another client's) is ignored, and the caller gets 200 either way. A refresh token takes
+ * its whole family with it, and the access tokens the family issued (RFC 7009 §2.1).
  */
 export async function revoke (ctx: AppContext, org: Organization, client: Client, token: string): Promise<boolean> {
+  // token_type_hint is only a hint (§2.1): the token's form tells, as an access token is always a JWT.
+  if (!token.includes('.')) {
+    const family = await familyOfToken(ctx.db, org.id, client.id, token)
+    if (!family) return false
+    await revokeFamily(ctx.db, family)
+    return true
+  }
   const claims = await activeTokenOf(ctx, org, client, token)
   if (!claims) return false
   await ctx.db.insertInto('revoked_tokens')

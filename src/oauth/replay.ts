@@ -52,9 +52,20 @@ export class JtiRecorder {
   }
 }
 
-/** Deletes jti records and revocations whose tokens have expired anyway; returns rows removed. */
+/**
+ * Deletes what has expired anyway: jti records, revocations, sessions, sign-in failure windows and
+ * refresh tokens. A used code is kept a day past its expiry, so that its reuse still revokes what
+ * it issued while those tokens may live. Returns the rows removed.
+ */
 export async function purgeExpired (db: Kysely<Database>): Promise<number> {
-  const a = await db.deleteFrom('assertion_jtis').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
-  const b = await db.deleteFrom('revoked_tokens').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
-  return Number(a.numDeletedRows) + Number(b.numDeletedRows)
+  const now = sql<Date>`now()`
+  const results = await Promise.all([
+    db.deleteFrom('assertion_jtis').where('expires_at', '<', now).executeTakeFirst(),
+    db.deleteFrom('revoked_tokens').where('expires_at', '<', now).executeTakeFirst(),
+    db.deleteFrom('browser_sessions').where((eb) => eb.or([eb('expires_at', '<', now), eb('idle_expires_at', '<', now)])).executeTakeFirst(),
+    db.deleteFrom('login_failures').where('expires_at', '<', now).executeTakeFirst(),
+    db.deleteFrom('authorization_codes').where('expires_at', '<', sql<Date>`now() - interval '1 day'`).executeTakeFirst(),
+    db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst()
+  ])
+  return results.reduce((n, r) => n + Number(r.numDeletedRows), 0)
 }

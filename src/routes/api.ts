@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import clientAuthorizationRoutes from './client-authorizations.js'
 import clientRoutes from './clients.js'
+import consentRoutes from './consents.js'
 import groupMembershipRoutes from './group-memberships.js'
 import groupRoutes from './groups.js'
 import nodeRoutes from './nodes.js'
@@ -21,6 +22,7 @@ const api: FastifyPluginAsync = async (app) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') app.ctx.cache.clear()
   })
   await app.register(selfRoutes)
+  await app.register(consentRoutes)
   await app.register(userRoutes)
   await app.register(groupRoutes)
   await app.register(groupMembershipRoutes)

@@ -3,12 +3,13 @@ import { Type } from '@sinclair/typebox'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { NotFoundError } from '../errors.js'
-import { identifyClient } from '../oauth/client-auth.js'
+import { identifyClient, type SecretRequirement } from '../oauth/client-auth.js'
 import { InvalidRequest, RateLimited } from '../oauth/errors.js'
 import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
 import { handleTokenRequest } from '../oauth/token-endpoint.js'
+import { registerClientCors } from '../plugins/client-cors.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
 const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) })
@@ -75,6 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addSchema(OAuthErrorBody)
   app.addSchema(TokenBody)
   app.addSchema(IntrospectionBody)
+  await registerClientCors(app, ctx, claimedClientId)
 
   const limitHooks: Array<(request: FastifyRequest) => Promise<void>> = []
   const perMinute = ctx.config.tokenRateLimitPerMinute
@@ -113,10 +115,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response)
   })
 
-  /** Both endpoints need the client's secret (reference §8). */
-  const authenticated = async (request: FastifyRequest, orgName: string) => {
+  /** Both endpoints need the client's secret (reference §8); revocation also takes a public client by its id alone (RFC 7009 §2.1). */
+  const authenticated = async (request: FastifyRequest, orgName: string, requirement: SecretRequirement) => {
     const form = readForm(request)
-    return { form, ...await identifyClient(ctx, orgName, request.headers, form, true) }
+    return { form, ...await identifyClient(ctx, orgName, request.headers, form, requirement) }
   }
 
   app.post('/api/v1/oauth2/:org/introspect', {
@@ -133,7 +135,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref(IntrospectionBody), ...oauthErrors }
     }
   }, async (request, reply) => {
-    const { form, org, client } = await authenticated(request, request.params.org)
+    const { form, org, client } = await authenticated(request, request.params.org, 'required')
     return reply.header('Cache-Control', 'no-store').send(await introspect(ctx, org, client, form.token))
   })
 
@@ -144,14 +146,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['oauth'],
       summary: 'Token revocation (RFC 7009)',
-      description: 'Needs the client\'s secret. Answers 200 whether or not the token was known; only the client\'s own tokens are revoked.',
+      description: 'Needs the client\'s secret; a public client sends its `client_id` alone. Answers 200 whether or not the token was known; only the client\'s own tokens are revoked.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
       body: TokenOnlyForm,
       response: { 200: Type.Null({ description: 'Revoked, or nothing to revoke' }), ...oauthErrors }
     }
   }, async (request, reply) => {
-    const { form, org, client } = await authenticated(request, request.params.org)
+    const { form, org, client } = await authenticated(request, request.params.org, 'required-unless-public')
     if (!form.token) throw new InvalidRequest('missing \'token\'')
     const done = await revoke(ctx, org, client, form.token)
     request.log.info({ revoked: done }, 'revocation request')

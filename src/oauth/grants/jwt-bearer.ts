@@ -3,7 +3,8 @@ import { isUserListed } from '../../registry/client-authorizations.js'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
 import { decide, nodeAccessKeysIn, SUBJECT_REFUSED } from '../policy.js'
-import { issueAccessToken, issuerFor } from '../tokens.js'
+import { issuerFor } from '../tokens.js'
+import { issueGrantToken } from './issue.js'
 import type { GrantContext, TokenResponse } from './types.js'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
@@ -81,15 +82,6 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
     if (!await ctx.jtis.record(client.id, jti, expiresAt)) throw new InvalidGrant('this assertion was already used: make a new one with a new jti', 'jti replay')
   }
 
-  const issued = await issueAccessToken(ctx.keys, {
-    issuer: issuerFor(ctx.config.publicUrl, org.name),
-    audience: ctx.config.accessTokenAudience,
-    email: user.email,
-    userId: user.id,
-    organizationId: org.id,
-    clientId: client.id,
-    scope: decision.scope,
-    ttl: decision.ttl
-  })
+  const issued = await issueGrantToken(g, user, decision.scope, decision.ttl)
   return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope: decision.scope }
 }

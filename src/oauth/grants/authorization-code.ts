@@ -1,0 +1,52 @@
+import { redeemAuthorizationCode, recordIssued } from '../authorization-codes.js'
+import { InvalidClient, InvalidGrant, InvalidRequest } from '../errors.js'
+import { hashOpaque } from '../opaque.js'
+import { verifierMatches } from '../pkce.js'
+import { decideForUser } from '../user-decision.js'
+import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
+import type { GrantContext, TokenResponse } from './types.js'
+
+export const AUTHORIZATION_CODE = 'authorization_code'
+
+const CODE_REFUSED: Record<string, string> = {
+  unknown: 'the authorization code is not valid for this client',
+  expired: 'the authorization code has expired: sign in again',
+  reused: 'authorization code already used'
+}
+
+/**
+ * RFC 6749 §4.1.3 with RFC 7636: a client with a secret must present it; a public client relies on
+ * PKCE. The code is used up before anything else is checked, so a wrong verifier or redirect URI
+ * also ends it: a stolen code gets one try.
+ */
+export async function authorizationCodeGrant (g: GrantContext): Promise<TokenResponse> {
+  const { ctx, org, client, form } = g
+  if (clientProofMissing(g)) {
+    throw new InvalidClient('code exchange without the client secret', false, 'client authentication with the client secret is required for this grant')
+  }
+  if (!form.code) throw new InvalidRequest("missing 'code'")
+  const redeemed = await redeemAuthorizationCode(ctx.db, org.id, client.id, form.code)
+  if (!redeemed.ok) throw new InvalidGrant(CODE_REFUSED[redeemed.reason]!, `code ${redeemed.reason}`)
+  const code = redeemed.row
+
+  if (form.redirect_uri !== undefined ? form.redirect_uri !== code.redirect_uri : code.redirect_uri_given) {
+    throw new InvalidGrant("redirect uri doesn't match authorized redirect uri", 'redirect_uri differs from the authorization request')
+  }
+  if (code.code_challenge !== null) {
+    if (form.code_verifier === undefined) throw new InvalidGrant('code_verifier is required: the authorization request used PKCE')
+    if (!verifierMatches(code.code_challenge, form.code_verifier)) throw new InvalidGrant('code_verifier does not match the code_challenge')
+  } else if (form.code_verifier !== undefined) {
+    // A verifier for a code issued without a challenge means someone swapped codes (PKCE downgrade).
+    throw new InvalidGrant('code_verifier sent, but the authorization request had no code_challenge')
+  }
+
+  const { decision, user } = await decideForUser(ctx, org, client, code.user_id, 'authorization_code', code.scope)
+  if (!decision.ok || !user) {
+    throw new InvalidGrant('the user may no longer be given these scopes through this client: sign in again', decision.ok ? 'user gone' : decision.reason)
+  }
+  const issued = await issueBrowserTokens(g, user, decision)
+  if (!await recordIssued(ctx.db, hashOpaque(form.code), { jti: issued.jti, expiresAt: issued.expiresAt, familyId: issued.familyId })) {
+    throw new InvalidGrant(CODE_REFUSED.reused!, 'code reused during its first exchange')
+  }
+  return issued.response
+}

@@ -1,0 +1,46 @@
+import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js'
+import { liveRefreshTokenScope, useRefreshToken } from '../refresh-tokens.js'
+import { decideForUser } from '../user-decision.js'
+import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
+import type { GrantContext, TokenResponse } from './types.js'
+
+export const REFRESH_TOKEN = 'refresh_token'
+
+const REFUSED: Record<string, string> = {
+  unknown: 'the refresh token is not valid for this client',
+  revoked: 'the refresh token was revoked: sign in again',
+  expired: 'the refresh token has expired: sign in again',
+  reused: 'the refresh token was already used; its tokens are revoked: sign in again'
+}
+
+/**
+ * RFC 6749 §6: rotates the refresh token (the presented one is used up, a new one comes back in the
+ * same family) and issues an access token for the same scopes or fewer, never more.
+ */
+export async function refreshTokenGrant (g: GrantContext): Promise<TokenResponse> {
+  const { ctx, org, client, form } = g
+  if (clientProofMissing(g)) {
+    throw new InvalidClient('refresh without the client secret', false, 'client authentication with the client secret is required for this grant')
+  }
+  if (!form.refresh_token) throw new InvalidRequest("missing 'refresh_token'")
+  // The scope is checked before the token is used up: a client that asks too much keeps its token.
+  const granted = await liveRefreshTokenScope(ctx.db, org.id, client.id, form.refresh_token)
+  let scope: string | undefined
+  if (granted !== undefined && form.scope !== undefined && form.scope.trim() !== '') {
+    const grantedSet = new Set(granted.split(' '))
+    const asked = [...new Set(form.scope.split(' ').filter(Boolean))]
+    const wider = asked.find((s) => !grantedSet.has(s))
+    if (wider) throw new InvalidScope(`scope '${wider.slice(0, 64).replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?')}' was not granted to this refresh token`)
+    scope = asked.join(' ')
+  }
+  const used = await useRefreshToken(ctx.db, org.id, client.id, form.refresh_token)
+  if (!used.ok) throw new InvalidGrant(REFUSED[used.reason]!, `refresh token ${used.reason}`)
+  const token = used.row
+  scope ??= token.scope
+  const { decision, user } = await decideForUser(ctx, org, client, token.user_id, 'refresh_token', scope)
+  if (!decision.ok || !user) {
+    throw new InvalidGrant('the user may no longer be given these scopes through this client: sign in again', decision.ok ? 'user gone' : decision.reason)
+  }
+  const issued = await issueBrowserTokens(g, user, decision, { id: token.family_id, expiresAt: token.expires_at })
+  return issued.response
+}

@@ -1,0 +1,48 @@
+import cors, { type FastifyCorsOptions } from '@fastify/cors'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import { findClientRow } from '../registry/clients.js'
+import { anyClientAllowsOrigin } from '../registry/client-origins.js'
+import { findOrganizationByName } from '../registry/organizations.js'
+
+/** The endpoints a browser app calls itself: the token endpoint (code exchange, refresh) and revocation. */
+const BROWSER_ENDPOINT = /^(?:\/[^?]*)?\/api\/v1\/oauth2\/([a-z0-9-]{1,63})\/(?:token|revoke)(?:\?|$)/
+
+const DENY: FastifyCorsOptions = { origin: false }
+
+/**
+ * CORS for each client's registered `origins` (reference §7). A preflight names no client, so it is
+ * allowed when some client of the org lists the origin; the request itself is allowed only when the
+ * client it names lists it. No credentials: these endpoints take no cookies.
+ */
+export async function registerClientCors (app: FastifyInstance, ctx: AppContext, claimedClientId: (r: FastifyRequest) => string): Promise<void> {
+  async function optionsFor (request: FastifyRequest): Promise<FastifyCorsOptions> {
+    const origin = request.headers.origin
+    const m = BROWSER_ENDPOINT.exec(request.url)
+    if (!origin || !m) return DENY
+    const org = await ctx.cache.orgs.get(m[1]!, () => findOrganizationByName(ctx.db, m[1]!))
+    if (!org) return DENY
+    let allowed: boolean
+    if (request.method === 'OPTIONS') {
+      allowed = await anyClientAllowsOrigin(ctx.db, org.id, origin)
+    } else {
+      const clientId = claimedClientId(request)
+      const client = await ctx.cache.clients.get(`${org.id}\u0000${clientId}`, () => findClientRow(ctx.db, org.id, clientId))
+      allowed = client?.origins.includes(origin) ?? false
+    }
+    if (!allowed) return DENY
+    return { origin, methods: ['POST'], allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }
+  }
+
+  await app.register(cors, {
+    // After body parsing, so the client named in the form is known.
+    hook: 'preHandler',
+    delegator: (request, callback) => {
+      if (!request.headers.origin) {
+        callback(null, DENY)
+        return
+      }
+      optionsFor(request).then((o) => callback(null, o), (err: unknown) => callback(err as Error, DENY))
+    }
+  })
+}

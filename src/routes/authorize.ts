@@ -1,0 +1,156 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE } from '../browser/page-reply.js'
+import { consentPage, errorPage } from '../browser/pages.js'
+import { findSession, type SignedIn } from '../browser/sessions.js'
+import type { Client, Organization } from '../db/schema.js'
+import { createAuthorizationCode } from '../oauth/authorization-codes.js'
+import {
+  AUTHORIZE_PARAMS, checkAuthorizeRequest, readAuthorizeParams, redirectWith,
+  type AuthorizeParams, type AuthorizeRequest
+} from '../oauth/authorize-request.js'
+import { issuerFor } from '../oauth/tokens.js'
+import { decideForUser } from '../oauth/user-decision.js'
+import { findClientRow } from '../registry/clients.js'
+import { consentCovers, rememberConsent } from '../registry/consents.js'
+import { findOrganizationByName } from '../registry/organizations.js'
+import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
+
+const AuthorizeQuery = Type.Object({
+  response_type: Type.String({ description: '`code`' }),
+  client_id: Type.String(),
+  redirect_uri: Type.Optional(Type.String({ description: 'One of the client\'s redirect_uris exactly; a loopback URI may differ in port. May be left out when the client registered exactly one.' })),
+  scope: Type.Optional(Type.String({ description: 'Space-separated; default user:all.' })),
+  state: Type.Optional(Type.String()),
+  code_challenge: Type.Optional(Type.String({ description: 'PKCE (RFC 7636): required for a client without a secret.' })),
+  code_challenge_method: Type.Optional(Type.Literal('S256'))
+}, { additionalProperties: true })
+
+type Checked = { org: Organization, client: Client, request: AuthorizeRequest, params: AuthorizeParams }
+
+/**
+ * `GET/POST <oauth base>/authorize`: the authorization code flow's front half. GET checks the
+ * request, sends an anonymous browser to sign in, asks for consent when the client wants it and
+ * the user has not given it, and redirects with a code. POST is the consent form's answer.
+ */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { ctx } = app
+  const { config } = ctx
+
+  /** The org, client and checked request; or the reply already sent (a page or a redirect). */
+  async function check (reply: FastifyReply, orgName: string, raw: Record<string, unknown>): Promise<Checked | FastifyReply> {
+    const org = await findOrganizationByName(ctx.db, orgName)
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${orgName}.`))
+    const input = readAuthorizeParams(raw)
+    const client = input.params.client_id && input.params.client_id.length <= 128 ? await findClientRow(ctx.db, org.id, input.params.client_id) : undefined
+    const result = checkAuthorizeRequest(input, client && { id: client.id, redirectUris: client.redirect_uris, isPublic: client.token_endpoint_auth_method === 'none' })
+    if (result.kind === 'page') return sendPage(reply, errorPage(result.status, result.title, result.message))
+    if (result.kind === 'redirect') {
+      reply.log.info({ oauth_error: result.error, reason: result.description }, 'authorization request refused')
+      return redirectTo(reply, result.redirectUri, { error: result.error, error_description: result.description, state: result.state, iss: issuerFor(config.publicUrl, org.name) })
+    }
+    return { org, client: client!, request: result.request, params: input.params }
+  }
+
+  function redirectTo (reply: FastifyReply, uri: string, values: Record<string, string | undefined>): FastifyReply {
+    return reply.header('Cache-Control', 'no-store').redirect(redirectWith(uri, values), 303)
+  }
+
+  /** After the checks, with a signed-in user: the policy, consent, then the code. */
+  async function decideAndAnswer (reply: FastifyReply, c: Checked, session: SignedIn, answer: 'show-consent' | 'allow'): Promise<FastifyReply> {
+    const { org, client, request } = c
+    const iss = issuerFor(config.publicUrl, org.name)
+    const { decision } = await decideForUser(ctx, org, client, session.userId, 'authorization_code', request.scope)
+    if (!decision.ok) {
+      reply.log.info({ oauth_error: decision.error, reason: decision.reason }, 'authorization request refused')
+      return decision.error === 'invalid_scope'
+        ? redirectTo(reply, request.redirectUri, { error: 'invalid_scope', error_description: decision.description, state: request.state, iss })
+        : redirectTo(reply, request.redirectUri, { error: 'access_denied', error_description: 'your account may not use this application', state: request.state, iss })
+    }
+    const covered = answer === 'allow' ? false : await consentCovers(ctx.db, session.userId, client.id, decision.scopes)
+    // Recorded also when consent is assumed, so that the user sees the client in /self/consents and can withdraw it.
+    if (answer === 'allow' || (!covered && !client.explicit_authorization_required)) {
+      await rememberConsent(ctx.db, org.id, session.userId, client.id, decision.scopes)
+    } else if (!covered) {
+      return sendPage(reply, consentPage({
+        orgName: org.name,
+        clientName: client.name,
+        userEmail: session.email,
+        scopes: decision.scopes,
+        action: publicPath(config, `${oauthBasePath(org.name)}/authorize`),
+        csrf: reply.generateCsrf(),
+        fields: c.params,
+        redirectUri: request.redirectUri
+      }))
+    }
+    const code = await createAuthorizationCode(ctx.db, {
+      orgId: org.id,
+      clientId: client.id,
+      userId: session.userId,
+      redirectUri: request.redirectUri,
+      redirectUriGiven: request.redirectUriGiven,
+      scope: decision.scope,
+      codeChallenge: request.codeChallenge
+    }, config.authCodeTtl)
+    reply.log.info({ client_id: client.id, user_id: session.userId }, 'authorization code issued')
+    return redirectTo(reply, request.redirectUri, { code, state: request.state, iss })
+  }
+
+  /** Sends an anonymous browser to sign in, with the request to resume afterwards. */
+  function toLogin (reply: FastifyReply, org: Organization, params: AuthorizeParams): FastifyReply {
+    const returnTo = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString()
+    const login = publicPath(config, `${oauthBasePath(org.name)}/login`)
+    return reply.header('Cache-Control', 'no-store').redirect(`${login}?${new URLSearchParams({ return_to: returnTo }).toString()}`, 302)
+  }
+
+  app.get('/api/v1/oauth2/:org/authorize', {
+    validatorCompiler: acceptAll,
+    schema: {
+      tags: ['browser'],
+      summary: 'Authorization endpoint (RFC 6749 §4.1, PKCE S256)',
+      description: 'An unknown client or a redirect URI that does not match is shown as an error page and never redirected to; every other error goes to the redirect URI with `state` and `iss`. A signed-in user is asked for consent when the client has explicit_authorization_required and the user has not allowed these scopes before.',
+      params: OrgParams,
+      querystring: AuthorizeQuery,
+      produces: ['text/html']
+    }
+  }, async (request, reply) => {
+    const c = await check(reply, request.params.org, request.query as Record<string, unknown>)
+    if (!('request' in c)) return c
+    const session = await findSession(ctx.db, c.org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
+    if (!session) return toLogin(reply, c.org, c.params)
+    return await decideAndAnswer(reply, c, session, 'show-consent')
+  })
+
+  app.post('/api/v1/oauth2/:org/authorize', {
+    validatorCompiler: acceptAll,
+    preHandler: app.csrfProtection,
+    schema: {
+      tags: ['browser'],
+      summary: 'Consent decision (HTML form post)',
+      description: 'The consent page posts the authorization request back with `decision` allow or deny. Deny redirects with `access_denied`; allow is remembered for this user, client and scopes, and redirects with a code.',
+      consumes: ['application/x-www-form-urlencoded'],
+      params: OrgParams,
+      body: PageForm({ decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]), ...AuthorizeQuery.properties }),
+      produces: ['text/html']
+    }
+  }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>
+    const raw = Object.fromEntries(AUTHORIZE_PARAMS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]))
+    const c = await check(reply, request.params.org, raw)
+    if (!('request' in c)) return c
+    const session = await findSession(ctx.db, c.org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
+    if (!session) return toLogin(reply, c.org, c.params)
+    const decision = body.decision
+    if (decision === 'deny') {
+      request.log.info({ client_id: c.client.id, user_id: session.userId }, 'user denied the client')
+      return redirectTo(reply, c.request.redirectUri, {
+        error: 'access_denied', error_description: 'the user denied the request', state: c.request.state, iss: issuerFor(config.publicUrl, c.org.name)
+      })
+    }
+    if (decision !== 'allow') return sendPage(reply, errorPage(400, 'Invalid request', 'Choose Allow or Deny on the consent page.'))
+    return await decideAndAnswer(reply, c, session, 'allow')
+  })
+}
+
+export default routes

@@ -1,0 +1,37 @@
+import cookie from '@fastify/cookie'
+import csrf from '@fastify/csrf-protection'
+import type { FastifyError, FastifyPluginAsync } from 'fastify'
+import { publicPath, sendPage } from '../browser/page-reply.js'
+import { errorPage } from '../browser/pages.js'
+import authorizeRoutes from './authorize.js'
+import loginRoutes from './login.js'
+
+/**
+ * The browser sign-in: login, logout, authorize and consent pages. Cookies and CSRF tokens live in
+ * this scope only, and every error here is a page, never JSON.
+ */
+const browser: FastifyPluginAsync = async (app) => {
+  const { config } = app.ctx
+  await app.register(cookie)
+  // Double-submit: a random secret in an HttpOnly cookie, and in each form a token derived from it.
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: 'aoc_csrf',
+    cookieOpts: { path: publicPath(config, '/api/v1/oauth2'), httpOnly: true, sameSite: 'lax', secure: config.publicUrl.startsWith('https:') }
+  })
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET') {
+      request.log.info({ reason: err.code }, 'form refused: CSRF')
+      return sendPage(reply, errorPage(403, 'This form has expired', 'The form was not sent from this site, or it is too old. Go back, reload the page and try again.'))
+    }
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendPage(reply, errorPage(err.statusCode === 413 ? 413 : 400, 'Invalid request', 'The request could not be read.'))
+    }
+    request.log.error({ err }, 'unhandled error on a sign-in page')
+    return sendPage(reply, errorPage(500, 'Something went wrong', `Try again later. If it persists, quote this id: ${request.id}`))
+  })
+  await app.register(loginRoutes)
+  await app.register(authorizeRoutes)
+}
+
+export default browser

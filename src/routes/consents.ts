@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { callerOf, requireUser } from '../plugins/auth.js'
+import { listConsents, withdrawConsent } from '../registry/consents.js'
+import { errorResponses, NoContent, Timestamp } from './schemas.js'
+
+const ConsentBody = Type.Object({
+  id: Type.String(),
+  client_id: Type.String(),
+  client_name: Type.String(),
+  scopes: Type.Array(Type.String(), { description: 'Every scope the user allowed this client, over all its consents.' }),
+  created_at: Timestamp,
+  updated_at: Timestamp
+}, { $id: 'Consent', title: 'Consent' })
+
+/**
+ * `GET /self/consents` and `DELETE /self/consents/{id}`: what the caller allowed clients in the
+ * browser flow, and taking it back. Withdrawing also revokes the refresh tokens the client holds
+ * for the caller, and the access tokens they issued.
+ */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addSchema(ConsentBody)
+
+  app.get('/self/consents', {
+    preHandler: requireUser(app.ctx),
+    schema: { tags: ['users'], summary: 'The clients the calling user allowed', response: { 200: Type.Array(Type.Ref(ConsentBody)), ...errorResponses(401, 403) } }
+  }, async (request, reply) => {
+    const caller = callerOf(request)
+    const rows = await listConsents(app.ctx.db, caller.organizationId, caller.userId)
+    reply.header('X-Total-Count', String(rows.length))
+    return rows.map((r) => ({ id: r.id, client_id: r.client_id, client_name: r.client_name, scopes: r.scopes, created_at: r.created_at, updated_at: r.updated_at }))
+  })
+
+  app.delete('/self/consents/:id', {
+    preHandler: requireUser(app.ctx),
+    schema: {
+      tags: ['users'],
+      summary: 'Withdraw a consent',
+      description: 'The client must ask again, and its refresh tokens for the caller stop working, with the access tokens they issued.',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+    }
+  }, async (request, reply) => {
+    const caller = callerOf(request)
+    await withdrawConsent(app.ctx.db, caller.organizationId, caller.userId, request.params.id)
+    return reply.status(204).send(null)
+  })
+}
+
+export default routes

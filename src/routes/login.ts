@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { sql } from 'kysely'
+import { clearAccountFailures, loginBlockedFor, recordLoginFailure, throttleKeys } from '../browser/login-throttle.js'
+import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE, sessionCookieOptions } from '../browser/page-reply.js'
+import { errorPage, loginPage, signedInPage, signedOutPage } from '../browser/pages.js'
+import { createSession, endSession, findSession } from '../browser/sessions.js'
+import { checkAuthorizeRequest, readAuthorizeParams } from '../oauth/authorize-request.js'
+import { findClientRow } from '../registry/clients.js'
+import { findOrganizationByName } from '../registry/organizations.js'
+import { hashPassword, verifyPassword } from '../registry/passwords.js'
+import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
+
+const MAX_RETURN_TO = 8192
+
+/** A hash to verify against when the account does not exist, so that both cost the same time. */
+let dummyHash: Promise<string> | undefined
+const timingDummy = () => (dummyHash ??= hashPassword(randomBytes(18).toString('base64url')))
+
+/** A form field as one string; a repeated or missing field reads as empty. */
+const field = (body: unknown, name: string): string => {
+  const v = (body as Record<string, unknown> | undefined)?.[name]
+  return typeof v === 'string' ? v : ''
+}
+
+/** `return_to` as the authorize query it stands for: re-encoded, bounded, else dropped. */
+function readReturnTo (raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_RETURN_TO) return undefined
+  return new URLSearchParams(raw).toString() || undefined
+}
+
+/**
+ * `GET/POST <oauth base>/login` and `POST <oauth base>/logout`: the sign-in form, the session
+ * behind its cookie, and the way out. A sign-in made to resume an authorization request carries
+ * it as `return_to`, which only ever becomes the query of this org's authorize path.
+ */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { ctx } = app
+  const { config } = ctx
+
+  /** The origin a resumed authorization request will end at, for the login page's form-action. */
+  async function resumeTargets (orgId: string, returnTo: string | undefined): Promise<string[]> {
+    if (!returnTo) return []
+    const query = Object.fromEntries(new URLSearchParams(returnTo))
+    const input = readAuthorizeParams(query)
+    const client = input.params.client_id ? await findClientRow(ctx.db, orgId, input.params.client_id) : undefined
+    const check = checkAuthorizeRequest(input, client && { id: client.id, redirectUris: client.redirect_uris, isPublic: client.token_endpoint_auth_method === 'none' })
+    if (check.kind === 'ok') return [check.request.redirectUri]
+    return check.kind === 'redirect' ? [check.redirectUri] : []
+  }
+
+  app.get('/api/v1/oauth2/:org/login', {
+    validatorCompiler: acceptAll,
+    schema: {
+      tags: ['browser'],
+      summary: 'Sign-in page (HTML)',
+      description: 'The e-mail and password form; answers 2xx to an anonymous GET (org discovery lands here). When already signed in, resumes `return_to` or shows who is signed in.',
+      params: OrgParams,
+      querystring: Type.Object({ return_to: Type.Optional(Type.String({ description: 'The authorization request to resume, as a query string.' })) }, { additionalProperties: true }),
+      produces: ['text/html']
+    }
+  }, async (request, reply) => {
+    const org = await findOrganizationByName(ctx.db, request.params.org)
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org}.`))
+    const returnTo = readReturnTo((request.query as Record<string, unknown>).return_to)
+    const base = publicPath(config, oauthBasePath(org.name))
+    const session = await findSession(ctx.db, org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
+    if (session) {
+      if (returnTo) return reply.header('Cache-Control', 'no-store').redirect(`${base}/authorize?${returnTo}`, 302)
+      return sendPage(reply, signedInPage({ orgName: org.name, email: session.email, logoutAction: `${base}/logout`, csrf: reply.generateCsrf() }))
+    }
+    return sendPage(reply, loginPage({
+      orgName: org.name, action: `${base}/login`, csrf: reply.generateCsrf(), returnTo, formTargets: await resumeTargets(org.id, returnTo)
+    }))
+  })
+
+  app.post('/api/v1/oauth2/:org/login', {
+    validatorCompiler: acceptAll,
+    preHandler: app.csrfProtection,
+    schema: {
+      tags: ['browser'],
+      summary: 'Sign in (HTML form post)',
+      description: 'Checks e-mail and password; failures are counted per account and per address (LOGIN_MAX_FAILURES_*), and the message never says whether the e-mail exists. Success starts a session (cookie `aoc_session`) and answers 303 to `return_to` or to the login page.',
+      consumes: ['application/x-www-form-urlencoded'],
+      params: OrgParams,
+      body: PageForm({
+        email: Type.String(),
+        password: Type.String(),
+        return_to: Type.Optional(Type.String())
+      }),
+      produces: ['text/html']
+    }
+  }, async (request, reply) => {
+    const org = await findOrganizationByName(ctx.db, request.params.org)
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org}.`))
+    const base = publicPath(config, oauthBasePath(org.name))
+    const email = field(request.body, 'email').trim().slice(0, 320)
+    const password = field(request.body, 'password')
+    const returnTo = readReturnTo((request.body as Record<string, unknown>).return_to)
+    const again = async (status: number, error: string) => sendPage(reply, loginPage({
+      orgName: org.name, action: `${base}/login`, csrf: reply.generateCsrf(), returnTo, email, error, status, formTargets: await resumeTargets(org.id, returnTo)
+    }))
+    if (!email || !password || password.length > 256) return await again(400, 'Enter your e-mail and password.')
+
+    const keys = throttleKeys(org.id, email, request.ip)
+    const limits = { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress }
+    const wait = await loginBlockedFor(ctx.db, keys, limits)
+    if (wait !== undefined) {
+      request.log.info({ reason: 'sign-in throttled' }, 'sign-in refused')
+      reply.header('Retry-After', String(wait))
+      return await again(429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`)
+    }
+    const user = await ctx.db.selectFrom('users').select(['id', 'password_hash', 'deactivated'])
+      .where('organization_id', '=', org.id).where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirst()
+    const ok = await verifyPassword(user?.password_hash ?? await timingDummy(), password)
+    if (!user || !user.password_hash || !ok || user.deactivated) {
+      await recordLoginFailure(ctx.db, keys, config.loginFailureWindow)
+      const reason = !user ? 'unknown e-mail' : !user.password_hash ? 'user has no password' : !ok ? 'wrong password' : 'user is deactivated'
+      request.log.info({ reason }, 'sign-in refused')
+      return await again(400, 'Wrong e-mail or password.')
+    }
+    await clearAccountFailures(ctx.db, keys.account)
+    // A new session id at every sign-in: a cookie planted before it (session fixation) is worthless.
+    await endSession(ctx.db, request.cookies[SESSION_COOKIE])
+    const cookie = await createSession(ctx.db, org.id, user.id, config.sessionTtl, config.sessionIdleTtl)
+    request.log.info({ user_id: user.id }, 'signed in')
+    reply.setCookie(SESSION_COOKIE, cookie, sessionCookieOptions(config, org.name))
+    return reply.header('Cache-Control', 'no-store').redirect(returnTo ? `${base}/authorize?${returnTo}` : `${base}/login`, 303)
+  })
+
+  app.post('/api/v1/oauth2/:org/logout', {
+    validatorCompiler: acceptAll,
+    preHandler: app.csrfProtection,
+    schema: {
+      tags: ['browser'],
+      summary: 'Sign out (HTML form post)',
+      description: 'Ends the session and clears its cookie.',
+      consumes: ['application/x-www-form-urlencoded'],
+      params: OrgParams,
+      body: PageForm({}),
+      produces: ['text/html']
+    }
+  }, async (request, reply) => {
+    await endSession(ctx.db, request.cookies[SESSION_COOKIE])
+    const base = publicPath(config, oauthBasePath(request.params.org))
+    reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(config, request.params.org))
+    return sendPage(reply, signedOutPage(request.params.org, `${base}/login`))
+  })
+}
+
+export default routes
