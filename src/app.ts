@@ -92,7 +92,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await app.register(apiRoutes, { prefix: '/api/v1' })
     // Expired jti records and revocations are useless; any instance may purge them.
     const purge = setInterval(() => {
-      purgeExpired(handle.db).catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
+      purgeExpired(handle.db, config.refreshTokenTtl).catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
     }, 60_000)
     purge.unref()
     app.addHook('onClose', async () => { clearInterval(purge) })

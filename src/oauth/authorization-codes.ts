@@ -48,8 +48,12 @@ export async function redeemAuthorizationCode (db: Db, orgId: string, clientId: 
   const row = await db.updateTable('authorization_codes').set({ used_at: sql<Date>`now()` })
     .where('code_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
     .where('used_at', 'is', null)
-    .returningAll().executeTakeFirst()
-  if (row) return row.expires_at.getTime() > Date.now() ? { ok: true, row } : { ok: false, reason: 'expired' }
+    // Expiry by the database's clock, the one that set expires_at, so instances need not agree on time.
+    .returningAll().returning(sql<boolean>`expires_at > now()`.as('live')).executeTakeFirst()
+  if (row) {
+    const { live, ...code } = row
+    return live ? { ok: true, row: code } : { ok: false, reason: 'expired' }
+  }
   const used = await db.updateTable('authorization_codes').set({ reused_at: sql<Date>`now()` })
     .where('code_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
     .returning(['access_token_jti', 'access_token_expires_at', 'refresh_family_id'])

@@ -43,8 +43,9 @@ export function readAuthorizeParams (raw: Record<string, unknown>): { params: Au
   const repeated: string[] = []
   for (const name of AUTHORIZE_PARAMS) {
     const v = raw[name]
-    if (typeof v === 'string') params[name] = v
-    else if (Array.isArray(v)) repeated.push(name)
+    // A NUL byte cannot be stored or compared in PostgreSQL text: such a value reads as absent.
+    if (Array.isArray(v)) repeated.push(name)
+    else if (typeof v === 'string' && !v.includes('\u0000')) params[name] = v
   }
   return { params, repeated }
 }

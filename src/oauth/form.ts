@@ -14,6 +14,7 @@ export function readForm (request: FastifyRequest): Record<string, string> {
   const form: Record<string, string> = {}
   for (const [key, value] of Object.entries(body)) {
     if (typeof value !== 'string') throw new InvalidRequest(`parameter '${key}' is repeated`)
+    if (value.includes('\u0000')) throw new InvalidRequest(`parameter '${key.slice(0, 64)}' holds a NUL byte`)
     form[key] = value
   }
   return form

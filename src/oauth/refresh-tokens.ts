@@ -55,19 +55,29 @@ export async function useRefreshToken (db: Db, orgId: string, clientId: string, 
   const row = await db.updateTable('refresh_tokens').set({ used_at: sql<Date>`now()` })
     .where('token_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
     .where('used_at', 'is', null).where('revoked_at', 'is', null)
-    .returningAll().executeTakeFirst()
+    // Expiry by the database's clock, the one that set the deadlines, so instances need not agree on time.
+    .returningAll().returning(sql<boolean>`expires_at > now() AND idle_expires_at > now()`.as('live')).executeTakeFirst()
   if (row) {
-    const now = Date.now()
-    if (row.expires_at.getTime() <= now || row.idle_expires_at.getTime() <= now) return { ok: false, reason: 'expired' }
-    return { ok: true, row }
+    const { live, ...token } = row
+    return live ? { ok: true, row: token } : { ok: false, reason: 'expired' }
   }
   const seen = await db.selectFrom('refresh_tokens').select(['family_id', 'used_at', 'revoked_at'])
     .where('token_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
     .executeTakeFirst()
   if (!seen) return { ok: false, reason: 'unknown' }
-  if (seen.revoked_at) return { ok: false, reason: 'revoked' }
+  // Revoked again even when revoked already: a rotation racing the first revocation may have added a token since.
   await revokeFamily(db, seen.family_id)
-  return { ok: false, reason: 'reused' }
+  return { ok: false, reason: seen.revoked_at ? 'revoked' : 'reused' }
+}
+
+/**
+ * Whether any token of the family was revoked. A rotation checks it after storing its new token:
+ * a replay that revoked the family meanwhile did not see that token, so the rotation revokes it.
+ */
+export async function familyRevoked (db: Db, familyId: string): Promise<boolean> {
+  const row = await db.selectFrom('refresh_tokens').select('token_hash')
+    .where('family_id', '=', familyId).where('revoked_at', 'is not', null).limit(1).executeTakeFirst()
+  return row !== undefined
 }
 
 /** Revokes every token of a family, and the access tokens they issued that have not expired. */

@@ -54,17 +54,18 @@ export class JtiRecorder {
 
 /**
  * Deletes what has expired anyway: jti records, revocations, sessions, sign-in failure windows and
- * refresh tokens. A used code is kept a day past its expiry, so that its reuse still revokes what
- * it issued while those tokens may live. Returns the rows removed.
+ * refresh tokens. A code is kept `usedCodeRetentionSeconds` past its expiry (the app passes the
+ * refresh-token lifetime), so that its reuse still revokes what it issued while that may live.
+ * Returns the rows removed.
  */
-export async function purgeExpired (db: Kysely<Database>): Promise<number> {
+export async function purgeExpired (db: Kysely<Database>, usedCodeRetentionSeconds = 24 * 3600): Promise<number> {
   const now = sql<Date>`now()`
   const results = await Promise.all([
     db.deleteFrom('assertion_jtis').where('expires_at', '<', now).executeTakeFirst(),
     db.deleteFrom('revoked_tokens').where('expires_at', '<', now).executeTakeFirst(),
     db.deleteFrom('browser_sessions').where((eb) => eb.or([eb('expires_at', '<', now), eb('idle_expires_at', '<', now)])).executeTakeFirst(),
     db.deleteFrom('login_failures').where('expires_at', '<', now).executeTakeFirst(),
-    db.deleteFrom('authorization_codes').where('expires_at', '<', sql<Date>`now() - interval '1 day'`).executeTakeFirst(),
+    db.deleteFrom('authorization_codes').where('expires_at', '<', sql<Date>`now() - make_interval(secs => ${usedCodeRetentionSeconds})`).executeTakeFirst(),
     db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst()
   ])
   return results.reduce((n, r) => n + Number(r.numDeletedRows), 0)

@@ -16,15 +16,14 @@ export async function consentCovers (db: Db, userId: string, clientId: string, s
 
 /** Remembers that the user allowed the client these scopes, added to what it allowed before. */
 export async function rememberConsent (db: Db, orgId: string, userId: string, clientId: string, scopes: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('consents').select('scopes').where('user_id', '=', userId).where('client_id', '=', clientId)
-      .forUpdate().executeTakeFirst()
-    const all = [...new Set([...(row?.scopes ?? []), ...scopes])].sort()
-    await trx.insertInto('consents')
-      .values({ id: newId(), organization_id: orgId, user_id: userId, client_id: clientId, scopes: JSON.stringify(all) })
-      .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet({ scopes: JSON.stringify(all), updated_at: sql<Date>`now()` }))
-      .execute()
-  })
+  // Merged by the upsert itself, so two first-time allows (two tabs) both count.
+  await db.insertInto('consents')
+    .values({ id: newId(), organization_id: orgId, user_id: userId, client_id: clientId, scopes: JSON.stringify([...new Set(scopes)].sort()) })
+    .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet({
+      scopes: sql<string>`(SELECT jsonb_agg(DISTINCT s ORDER BY s) FROM jsonb_array_elements_text(consents.scopes || excluded.scopes) AS s)`,
+      updated_at: sql<Date>`now()`
+    }))
+    .execute()
 }
 
 /** A consent as the API shows it, with the client's name so a person can tell what it was. */

@@ -19,7 +19,9 @@ export async function createOrganization (db: Db, name: string): Promise<Organiz
   }
 }
 
+/** The org of that name; undefined for a name no org can have (so no odd byte reaches SQL). */
 export async function findOrganizationByName (db: Db, name: string): Promise<Organization | undefined> {
+  if (!ORG_NAME.test(name)) return undefined
   return await db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst()
 }
 

@@ -41,7 +41,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** The org, client and checked request; or the reply already sent (a page or a redirect). */
   async function check (reply: FastifyReply, orgName: string, raw: Record<string, unknown>): Promise<Checked | FastifyReply> {
     const org = await findOrganizationByName(ctx.db, orgName)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${orgName}.`))
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${orgName.slice(0, 63)}.`))
     const input = readAuthorizeParams(raw)
     const client = input.params.client_id && input.params.client_id.length <= 128 ? await findClientRow(ctx.db, org.id, input.params.client_id) : undefined
     const result = checkAuthorizeRequest(input, client && { id: client.id, redirectUris: client.redirect_uris, isPublic: client.token_endpoint_auth_method === 'none' })

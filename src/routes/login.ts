@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sql } from 'kysely'
-import { clearAccountFailures, loginBlockedFor, recordLoginFailure, throttleKeys } from '../browser/login-throttle.js'
+import { countAttempt, forgiveAttempt, throttleKeys } from '../browser/login-throttle.js'
 import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE, sessionCookieOptions } from '../browser/page-reply.js'
 import { errorPage, loginPage, signedInPage, signedOutPage } from '../browser/pages.js'
 import { createSession, endSession, findSession } from '../browser/sessions.js'
@@ -18,15 +18,15 @@ const MAX_RETURN_TO = 8192
 let dummyHash: Promise<string> | undefined
 const timingDummy = () => (dummyHash ??= hashPassword(randomBytes(18).toString('base64url')))
 
-/** A form field as one string; a repeated or missing field reads as empty. */
+/** A form field as one string; a repeated or missing field, or one holding a NUL byte, reads as empty. */
 const field = (body: unknown, name: string): string => {
-  const v = (body as Record<string, unknown> | undefined)?.[name]
-  return typeof v === 'string' ? v : ''
+  const v = (body as Record<string, unknown> | null | undefined)?.[name]
+  return typeof v === 'string' && !v.includes('\u0000') ? v : ''
 }
 
 /** `return_to` as the authorize query it stands for: re-encoded, bounded, else dropped. */
 function readReturnTo (raw: unknown): string | undefined {
-  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_RETURN_TO) return undefined
+  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_RETURN_TO || raw.includes('\u0000')) return undefined
   return new URLSearchParams(raw).toString() || undefined
 }
 
@@ -38,6 +38,7 @@ function readReturnTo (raw: unknown): string | undefined {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const { config } = ctx
+  const loginLimits = { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress, windowSeconds: config.loginFailureWindow }
 
   /** The origin a resumed authorization request will end at, for the login page's form-action. */
   async function resumeTargets (orgId: string, returnTo: string | undefined): Promise<string[]> {
@@ -62,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org}.`))
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org.slice(0, 63)}.`))
     const returnTo = readReturnTo((request.query as Record<string, unknown>).return_to)
     const base = publicPath(config, oauthBasePath(org.name))
     const session = await findSession(ctx.db, org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
@@ -93,19 +94,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org}.`))
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org.slice(0, 63)}.`))
     const base = publicPath(config, oauthBasePath(org.name))
     const email = field(request.body, 'email').trim().slice(0, 320)
     const password = field(request.body, 'password')
-    const returnTo = readReturnTo((request.body as Record<string, unknown>).return_to)
+    const returnTo = readReturnTo(field(request.body, 'return_to'))
     const again = async (status: number, error: string) => sendPage(reply, loginPage({
       orgName: org.name, action: `${base}/login`, csrf: reply.generateCsrf(), returnTo, email, error, status, formTargets: await resumeTargets(org.id, returnTo)
     }))
     if (!email || !password || password.length > 256) return await again(400, 'Enter your e-mail and password.')
 
     const keys = throttleKeys(org.id, email, request.ip)
-    const limits = { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress }
-    const wait = await loginBlockedFor(ctx.db, keys, limits)
+    const wait = await countAttempt(ctx.db, keys, loginLimits)
     if (wait !== undefined) {
       request.log.info({ reason: 'sign-in throttled' }, 'sign-in refused')
       reply.header('Retry-After', String(wait))
@@ -115,12 +115,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       .where('organization_id', '=', org.id).where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirst()
     const ok = await verifyPassword(user?.password_hash ?? await timingDummy(), password)
     if (!user || !user.password_hash || !ok || user.deactivated) {
-      await recordLoginFailure(ctx.db, keys, config.loginFailureWindow)
       const reason = !user ? 'unknown e-mail' : !user.password_hash ? 'user has no password' : !ok ? 'wrong password' : 'user is deactivated'
       request.log.info({ reason }, 'sign-in refused')
       return await again(400, 'Wrong e-mail or password.')
     }
-    await clearAccountFailures(ctx.db, keys.account)
+    await forgiveAttempt(ctx.db, keys)
     // A new session id at every sign-in: a cookie planted before it (session fixation) is worthless.
     await endSession(ctx.db, request.cookies[SESSION_COOKIE])
     const cookie = await createSession(ctx.db, org.id, user.id, config.sessionTtl, config.sessionIdleTtl)
@@ -143,9 +142,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     await endSession(ctx.db, request.cookies[SESSION_COOKIE])
-    const base = publicPath(config, oauthBasePath(request.params.org))
-    reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(config, request.params.org))
-    return sendPage(reply, signedOutPage(request.params.org, `${base}/login`))
+    const org = await findOrganizationByName(ctx.db, request.params.org)
+    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', 'There is no such organization.'))
+    const base = publicPath(config, oauthBasePath(org.name))
+    reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(config, org.name))
+    return sendPage(reply, signedOutPage(org.name, `${base}/login`))
   })
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ForbiddenError } from '../errors.js'
+import { countAttempt, forgiveAttempt, throttleKeys } from '../browser/login-throttle.js'
+import { ForbiddenError, RestError } from '../errors.js'
 import { callerOf, requireUser } from '../plugins/auth.js'
 import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
@@ -31,9 +32,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Change the calling user\'s password',
-      description: 'Needs the current password; a user without one asks an administrator. Ends the user\'s browser sessions.',
+      description: 'Needs the current password; a user without one asks an administrator. Wrong passwords count against the sign-in page\'s limits (429 with Retry-After past them). Ends the user\'s browser sessions.',
       body: PasswordChange,
-      response: { 204: NoContent, ...errorResponses(401, 403, 422) }
+      response: { 204: NoContent, ...errorResponses(401, 403, 422, 429) }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
@@ -41,7 +42,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // A bearer token alone must not be enough to take over browser sign-in: the current password is proof too.
     const hash = await getPasswordHash(app.ctx.db, caller.organizationId, caller.userId)
     if (hash === null) throw new ForbiddenError('this user has no password; an administrator must set one')
+    // The same count as the sign-in page: a token must not buy unlimited guesses at the password.
+    const { config } = app.ctx
+    const keys = throttleKeys(caller.organizationId, caller.email, request.ip)
+    const wait = await countAttempt(app.ctx.db, keys, { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress, windowSeconds: config.loginFailureWindow })
+    if (wait !== undefined) {
+      reply.header('Retry-After', String(wait))
+      throw new RestError(429, 'too_many_requests', 'too many wrong passwords; retry later')
+    }
     if (!await verifyPassword(hash, current)) throw new ForbiddenError('current_password is wrong')
+    await forgiveAttempt(app.ctx.db, keys)
     checkPasswordRules(next, caller.email, 'new_password')
     await setUserPassword(app.ctx.db, caller.organizationId, caller.userId, await hashPassword(next))
     return reply.status(204).send(null)

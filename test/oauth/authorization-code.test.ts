@@ -1,7 +1,9 @@
 // The token endpoint's authorization_code grant (RFC 6749 §4.1.3, RFC 7636), driven over app.inject:
 // a signed-in jar gets a code at the authorize endpoint, the client exchanges it.
 import t from 'tap'
+import { createAuthorizationCode } from '../../src/oauth/authorization-codes.js'
 import { hashOpaque } from '../../src/oauth/opaque.js'
+import { purgeExpired } from '../../src/oauth/replay.js'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
 import { authorize, browserClient, Jar, pkcePair, setPassword, signIn } from '../helpers/signin.js'
 
@@ -270,4 +272,20 @@ t.test('codes are stored hashed only', async (t) => {
   t.equal(rows.length, 1)
   t.notOk(JSON.stringify(rows).includes(code), 'the code string is in no column')
   t.equal(rows[0]!.code_hash, hashOpaque(code), 'its hash is the key')
+})
+
+t.test('the purge keeps a code as long as what it issued may live, and drops what has expired', async (t) => {
+  const { db } = app.ctx
+  const client = await browserClient(ta, org)
+  const code = await createAuthorizationCode(db, {
+    orgId: org.orgId, clientId: client.id, userId: alice.id, redirectUri: client.redirectUri, redirectUriGiven: true, scope: 'user:all', codeChallenge: undefined
+  }, 60)
+  const hash = hashOpaque(code)
+  await db.updateTable('authorization_codes').set({ expires_at: new Date(Date.now() - 2 * 24 * 3600 * 1000) }).where('code_hash', '=', hash).execute()
+  await db.insertInto('login_failures').values({ key: 'address:purge-test', failures: 3, window_start: new Date(Date.now() - 7200_000), expires_at: new Date(Date.now() - 1000) }).execute()
+  await purgeExpired(db, 30 * 24 * 3600)
+  t.ok(await db.selectFrom('authorization_codes').select('code_hash').where('code_hash', '=', hash).executeTakeFirst(), 'kept within the refresh-token lifetime')
+  t.notOk(await db.selectFrom('login_failures').select('key').where('key', '=', 'address:purge-test').executeTakeFirst(), 'an ended failure window is dropped')
+  await purgeExpired(db, 24 * 3600)
+  t.notOk(await db.selectFrom('authorization_codes').select('code_hash').where('code_hash', '=', hash).executeTakeFirst(), 'dropped past it')
 })

@@ -204,3 +204,30 @@ t.test('the policy applies: admin scopes for admins, listed users only on a whit
   const allowed = await authorize(app, jar, org.orgName, params)
   t.ok(allowed.url.searchParams.get('code'), 'listed through a group')
 })
+
+t.test('odd input gets a page or an OAuth error, never a 500', async (t) => {
+  const { jar } = await signedIn()
+  const nulClient = await browse(app, jar, 'GET', `${base}/authorize?response_type=code&client_id=%00`)
+  t.equal(nulClient.statusCode, 400, 'a NUL byte in client_id')
+  const nulOrg = await browse(app, jar, 'GET', '/api/v1/oauth2/%00/authorize?response_type=code&client_id=x')
+  t.equal(nulOrg.statusCode, 404)
+  const token = await app.inject({
+    method: 'POST',
+    url: `${base}/token`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'grant_type=authorization_code&client_id=%00&code=x'
+  })
+  t.equal(token.statusCode, 400, 'a NUL byte at the token endpoint')
+  t.equal(token.json().error, 'invalid_request')
+})
+
+t.test('two first-time allows for different scopes both count', async (t) => {
+  const { rememberConsent, consentCovers } = await import('../../src/registry/consents.js')
+  const client = await browserClient(ta, org)
+  const { user } = await org.newUser()
+  await Promise.all([
+    rememberConsent(app.ctx.db, org.orgId, user.id, client.id, ['user:all']),
+    rememberConsent(app.ctx.db, org.orgId, user.id, client.id, ['self'])
+  ])
+  t.ok(await consentCovers(app.ctx.db, user.id, client.id, ['user:all', 'self']))
+})

@@ -113,7 +113,7 @@ t.test('reuse of a rotated token revokes the whole family', async (t) => {
   t.equal((await call(app, r3.access_token, 'GET', '/api/v1/self')).statusCode, 401, 'and the REST API refuses it')
 })
 
-t.test('a narrower scope may be asked; the new tokens carry it', async (t) => {
+t.test('a narrower scope narrows the access token; the rotated refresh token keeps the grant\'s scope (RFC 6749 §6)', async (t) => {
   const client = await browserClient(ta, org)
   const first = await grant(client, 'user:all self')
   const res = await refresh(client, first.refresh, { scope: 'self' })
@@ -121,13 +121,15 @@ t.test('a narrower scope may be asked; the new tokens carry it', async (t) => {
   t.equal(res.json().scope, 'self')
   t.equal((await introspect(client, res.json().access_token)).scope, 'self', 'the access token has the narrower scope')
 
-  const narrowed = res.json().refresh_token
-  const wider = await refresh(client, narrowed, { scope: 'user:all' })
-  t.equal(wider.statusCode, 400, 'the new refresh token cannot get back the scope left out')
-  t.equal(wider.json().error, 'invalid_scope')
-  const plain = await refresh(client, narrowed)
+  const rotated = res.json().refresh_token
+  const whole = await refresh(client, rotated, { scope: 'user:all self' })
+  t.equal(whole.statusCode, 200, 'the rotated refresh token may still ask for everything first granted')
+  t.equal(whole.json().scope, 'user:all self')
+  const plain = await refresh(client, whole.json().refresh_token)
   t.equal(plain.statusCode, 200, errorOf(plain))
-  t.equal(plain.json().scope, 'self', 'without scope, the new refresh token gives its own, narrower one')
+  t.equal(plain.json().scope, 'user:all self', 'without scope, the grant\'s scope')
+  const wider = await refresh(client, plain.json().refresh_token, { scope: 'user:all self admin:all' })
+  t.equal(wider.json().error, 'invalid_scope', 'never more than granted')
 })
 
 t.test('a wider scope is invalid_scope, and the presented token still works', async (t) => {
@@ -262,4 +264,20 @@ t.test('a rotated token replayed with a wider scope still revokes its family', a
   t.equal(replay.json().error, 'invalid_grant', 'the replay is seen before the scope is judged')
   const after = await refresh(client, newest)
   t.equal(after.json().error, 'invalid_grant', 'the family is revoked')
+})
+
+t.test('two concurrent uses of one refresh token: at most one wins, and then the whole family is dead', async (t) => {
+  const client = await browserClient(ta, org)
+  const first = await grant(client)
+  const [a, b] = await Promise.all([refresh(client, first.refresh), refresh(client, first.refresh)])
+  const winners = [a, b].filter((r) => r.statusCode === 200)
+  t.ok(winners.length <= 1, `at most one rotation succeeds (${a.statusCode}, ${b.statusCode})`)
+  t.ok([a, b].some((r) => r.statusCode === 400 && r.json().error === 'invalid_grant'), 'the other is a replay')
+  for (const w of winners) {
+    const next = await refresh(client, w.json().refresh_token)
+    t.equal(next.json().error, 'invalid_grant', 'the winner\'s new refresh token is revoked with its family')
+    t.notOk((await introspect(client, w.json().access_token)).active, 'and so is its access token')
+  }
+  const again = await refresh(client, first.refresh)
+  t.equal(again.json().error, 'invalid_grant')
 })

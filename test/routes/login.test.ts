@@ -231,3 +231,54 @@ t.test('return_to resumes an authorization request on this org\'s authorize path
   const sneaky = await signIn(app, newJar(), org.orgName, user.email, PASSWORD, 'https://evil.example.com/')
   t.ok((sneaky.headers.location as string).startsWith(`${base}/authorize?`), 'an absolute URL becomes a query on our own path')
 })
+
+t.test('concurrent guesses cannot slip past the throttle: each is counted before its password is checked', async (t) => {
+  const user = await newUser()
+  const jars = Array.from({ length: 8 }, () => newJar())
+  const pages = await Promise.all(jars.map(async (jar) => await browse(app, jar, 'GET', `${base}/login`)))
+  const answers = await Promise.all(jars.map(async (jar, i) => await browse(app, jar, 'POST', `${base}/login`, {
+    _csrf: hiddenValue(pages[i]!.body, '_csrf')!, email: user.email, password: `guess ${i}`
+  })))
+  const tried = answers.filter((r) => r.statusCode === 400).length
+  const refused = answers.filter((r) => r.statusCode === 429).length
+  t.equal(tried, 3, 'exactly the account\'s limit of passwords was checked')
+  t.equal(refused, 5)
+})
+
+t.test('odd input gets a page, never a 500', async (t) => {
+  const jar = newJar()
+  const page = await browse(app, jar, 'GET', `${base}/login`)
+  const csrf = hiddenValue(page.body, '_csrf')!
+  const nulEmail = await browse(app, jar, 'POST', `${base}/login`, { _csrf: csrf, email: 'a\u0000@example.com', password: 'x' })
+  t.equal(nulEmail.statusCode, 400, 'a NUL byte in the e-mail')
+  t.match(nulEmail.body, /Enter your e-mail and password/)
+  const nulReturn = await browse(app, jar, 'GET', `${base}/login?return_to=client_id%3D%2500`)
+  t.equal(nulReturn.statusCode, 200, 'a NUL byte in return_to')
+  for (const path of ['/api/v1/oauth2/%00/login', '/api/v1/oauth2/A%3Bb/login', '/api/v1/oauth2/caf%C3%A9/login']) {
+    const res = await browse(app, jar, 'GET', path)
+    t.equal(res.statusCode, 404, `${path}: no such org`)
+    t.match(res.headers['content-type'], /^text\/html/)
+  }
+  const oddLogout = await browse(app, jar, 'POST', '/api/v1/oauth2/a%3Bb/logout', { _csrf: csrf })
+  t.equal(oddLogout.statusCode, 404, 'logout with an org name no org can have')
+  const noBody = await app.inject({ method: 'POST', url: `${base}/login`, headers: { ...jar.header(), 'x-csrf-token': csrf } })
+  t.equal(noBody.statusCode, 400, 'no body at all')
+  t.match(noBody.headers['content-type'], /^text\/html/)
+  const json = await app.inject({ method: 'POST', url: `${base}/login`, headers: { ...jar.header(), 'x-csrf-token': csrf, 'content-type': 'application/json' }, payload: 'null' })
+  t.equal(json.statusCode, 400, 'a JSON null body')
+  const repeated = await app.inject({
+    method: 'POST',
+    url: `${base}/login`,
+    headers: { ...jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `_csrf=${encodeURIComponent(csrf)}&email=a@example.com&email=b@example.com&password=x`
+  })
+  t.equal(repeated.statusCode, 400, 'a repeated field')
+  const big = await app.inject({
+    method: 'POST',
+    url: `${base}/login`,
+    headers: { ...jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'email=' + 'a'.repeat(200_000)
+  })
+  t.equal(big.statusCode, 413, 'an oversized body')
+  t.match(big.headers['content-type'], /^text\/html/)
+})

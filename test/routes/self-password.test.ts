@@ -165,6 +165,22 @@ t.test('no token: 401; an admin changes its own the same way', async (t) => {
   t.equal((await change(adminToken, { current_password: 'admin current password', new_password: 'admin next password' })).statusCode, 204)
 })
 
+t.test('wrong current passwords are throttled like sign-ins: 429 with Retry-After', async (t) => {
+  const { user, token } = await userWithPassword('throttled current password')
+  // The per-address count is shared with the tests above (all from 127.0.0.1): clear it, keep the account's.
+  await db.deleteFrom('login_failures').where('key', 'like', 'address:%').execute()
+  for (let i = 0; i < 5; i++) {
+    t.equal((await change(token, { current_password: `wrong guess ${i}`, new_password: 'whatever it is 1' })).statusCode, 403)
+  }
+  const blocked = await change(token, { current_password: 'throttled current password', new_password: 'the next password' })
+  t.equal(blocked.statusCode, 429, 'the sixth try, even right, waits for the window')
+  t.equal(blocked.json().code, 'too_many_requests')
+  t.ok(Number(blocked.headers['retry-after']) > 0)
+  const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()
+  t.ok(await verifyPassword(row.password_hash!, 'throttled current password'), 'nothing changed')
+  await db.deleteFrom('login_failures').execute()
+})
+
 t.test('no password sent in this file reached the log', async (t) => {
   const log = lines.join('')
   t.match(log, '/api/v1/self/password', 'the requests were logged')

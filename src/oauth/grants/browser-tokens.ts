@@ -8,11 +8,11 @@ type Granted = Extract<PolicyDecision, { ok: true }>
 
 /**
  * The tokens of the browser-flow grants: an access token, and a refresh token unless the grant
- * is admin-scoped (as in AoC). A rotation passes its family and the family's end; a code exchange
- * starts a family.
+ * is admin-scoped (as in AoC). A rotation passes its family, the family's end and the presented
+ * token's scope; a code exchange starts a family.
  */
 export async function issueBrowserTokens (
-  g: GrantContext, user: DecidedUser, decision: Granted, family?: { id: string, expiresAt: Date }
+  g: GrantContext, user: DecidedUser, decision: Granted, family?: { id: string, expiresAt: Date, scope: string }
 ): Promise<{ response: TokenResponse, jti: string, expiresAt: Date, familyId: string | undefined }> {
   const { ctx, org, client } = g
   const issued = await issueGrantToken(g, user, decision.scope, decision.ttl)
@@ -24,7 +24,8 @@ export async function issueBrowserTokens (
     orgId: org.id,
     clientId: client.id,
     userId: user.id,
-    scope: decision.scope,
+    // RFC 6749 §6: a rotated refresh token keeps the scope of the one presented; only the access token narrows.
+    scope: family?.scope ?? decision.scope,
     familyExpiresAt: family?.expiresAt ?? new Date(Date.now() + ctx.config.refreshTokenTtl * 1000),
     idleTtl: ctx.config.refreshTokenIdleTtl,
     accessTokenJti: issued.jti,

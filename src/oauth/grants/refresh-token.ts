@@ -1,5 +1,5 @@
 import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js'
-import { liveRefreshTokenScope, useRefreshToken } from '../refresh-tokens.js'
+import { familyRevoked, liveRefreshTokenScope, revokeFamily, useRefreshToken } from '../refresh-tokens.js'
 import { decideForUser } from '../user-decision.js'
 import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
 import type { GrantContext, TokenResponse } from './types.js'
@@ -41,6 +41,10 @@ export async function refreshTokenGrant (g: GrantContext): Promise<TokenResponse
   if (!decision.ok || !user) {
     throw new InvalidGrant('the user may no longer be given these scopes through this client: sign in again', decision.ok ? 'user gone' : decision.reason)
   }
-  const issued = await issueBrowserTokens(g, user, decision, { id: token.family_id, expiresAt: token.expires_at })
+  const issued = await issueBrowserTokens(g, user, decision, { id: token.family_id, expiresAt: token.expires_at, scope: token.scope })
+  if (await familyRevoked(ctx.db, token.family_id)) {
+    await revokeFamily(ctx.db, token.family_id)
+    throw new InvalidGrant(REFUSED.reused!, 'family revoked during the rotation')
+  }
   return issued.response
 }
