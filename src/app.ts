@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
-import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { AppContext, GrantUser } from './context.js'
@@ -80,9 +79,6 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     registerOrgHostRedirect(app, config)
     app.addSchema(RestErrorBody)
     app.addSchema(UserBody)
-    // Security headers on every answer. The pages set their own Content-Security-Policy (each
-    // names where its forms may lead); the API answers JSON, which a CSP does not guard.
-    await app.register(helmet, { contentSecurityPolicy: false, hsts: config.publicUrl.startsWith('https:') })
     await registerSwagger(app, config)
     await app.register(formbody)
     await app.register(healthRoutes)
