@@ -90,6 +90,17 @@ export async function revokeFamily (db: Db, familyId: string): Promise<void> {
   })
 }
 
+/**
+ * Revokes every refresh token of the user, with the access tokens they issued (a password set or
+ * removed). Runs in the caller's transaction.
+ */
+export async function revokeRefreshTokensOfUser (db: Db, userId: string): Promise<void> {
+  const rows = await db.updateTable('refresh_tokens').set({ revoked_at: sql<Date>`now()` })
+    .where('user_id', '=', userId).where('revoked_at', 'is', null)
+    .returning(['access_token_jti', 'access_token_expires_at']).execute()
+  await revokeAccessTokens(db, rows.map((r) => ({ jti: r.access_token_jti, expiresAt: r.access_token_expires_at })))
+}
+
 /** Revokes the refresh-token families a user gave a client (consent withdrawn). */
 export async function revokeFamiliesOf (db: Db, userId: string, clientId: string): Promise<void> {
   const families = await db.selectFrom('refresh_tokens').select('family_id').distinct()

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
 import { newId } from '../ids.js'
 import { normalisePem, parsePublicKeyPem, PublicKeyError } from '../keys/public-key.js'
+import { revokeRefreshTokensOfUser } from '../oauth/refresh-tokens.js'
 import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 
 type Db = Kysely<Database>
@@ -89,8 +90,9 @@ export async function listUsers (db: Db, orgId: string, query: ListQuery): Promi
 
 /**
  * Changes the given fields. With `passwordHash` (a hash sets the password, null removes it) the
- * user's browser sessions end in the same transaction, so a session opened with the old password,
- * perhaps by whoever learnt it, does not outlive the change.
+ * user's browser sessions end in the same transaction, and its refresh tokens are revoked with the
+ * access tokens they issued, so nothing obtained with the old password, perhaps by whoever learnt
+ * it, outlives the change.
  */
 export async function updateUser (db: Db, orgId: string, id: string, fields: UserFields, passwordHash?: string | null): Promise<void> {
   const { public_key: pk, ...rest } = fields
@@ -112,11 +114,12 @@ export async function updateUser (db: Db, orgId: string, id: string, fields: Use
     await db.transaction().execute(async (trx) => {
       await update(trx)
       await endBrowserSessions(trx, orgId, id)
+      await revokeRefreshTokensOfUser(trx, id)
     })
   } catch (err) { conflictOnEmail(err) }
 }
 
-/** Sets (a hash) or removes (null) the user's password, and ends its browser sessions with it. */
+/** Sets (a hash) or removes (null) the user's password; ends its browser sessions and revokes its refresh tokens. */
 export async function setUserPassword (db: Db, orgId: string, id: string, passwordHash: string | null): Promise<void> {
   await updateUser(db, orgId, id, {}, passwordHash)
 }

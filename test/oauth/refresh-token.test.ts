@@ -281,3 +281,16 @@ t.test('two concurrent uses of one refresh token: at most one wins, and then the
   const again = await refresh(client, first.refresh)
   t.equal(again.json().error, 'invalid_grant')
 })
+
+t.test('a password set by an admin or changed by its user revokes the user\'s refresh tokens', async (t) => {
+  const client = await browserClient(ta, org)
+  const bob = await signedIn()
+  const tokens = await grant(client, undefined, bob.jar)
+  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { password: 'a brand new passphrase' })
+  t.equal(put.statusCode, 204)
+  const res = await refresh(client, tokens.refresh)
+  t.equal(res.json().error, 'invalid_grant', 'the refresh token is revoked')
+  t.notOk((await introspect(client, tokens.access)).active, 'and the access token it came with')
+  const other = await grant(client)
+  t.equal((await refresh(client, other.refresh)).statusCode, 200, 'another user\'s tokens are untouched')
+})
