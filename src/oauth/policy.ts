@@ -80,7 +80,7 @@ function parseScope (scope: string): Parsed | undefined {
 }
 
 /** A scope quoted for an error_description, whose allowed characters are narrower than a request's. */
-function quote (scope: string): string {
+export function quoteScope (scope: string): string {
   const safe = scope.replace(/[^\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]/g, '?')
   return `'${safe.length > 64 ? `${safe.slice(0, 64)}...` : safe}'`
 }
@@ -125,20 +125,20 @@ function scopeRule (input: PolicyInput, parsed: Parsed[]): PolicyDecision | unde
   for (const p of parsed) {
     if (p.kind === 'plain') {
       if (ADMIN_SCOPES.has(p.scope) && !user.isAdmin) {
-        return refuseScope(`scope ${quote(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+        return refuseScope(`scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
       }
       continue
     }
     if (!p.admin) {
-      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quote(p.scope)}: unknown node access key`)
+      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quoteScope(p.scope)}: unknown node access key`)
       continue
     }
-    if (!input.ownerAccess) return refuseScope(`scope ${quote(p.scope)} requires owner_access=true`)
-    if (!user.isAdmin) return refuseScope(`scope ${quote(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+    if (!input.ownerAccess) return refuseScope(`scope ${quoteScope(p.scope)} requires owner_access=true`)
+    if (!user.isAdmin) return refuseScope(`scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
     if (!client.adminNodeTokenRetrievalEnabled) {
-      return refuseScope(`scope ${quote(p.scope)}: this client may not retrieve admin node tokens`, 'admin_node_token_retrieval_enabled is false')
+      return refuseScope(`scope ${quoteScope(p.scope)}: this client may not retrieve admin node tokens`, 'admin_node_token_retrieval_enabled is false')
     }
-    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quote(p.scope)}: unknown node access key`)
+    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quoteScope(p.scope)}: unknown node access key`)
   }
   return undefined
 }
@@ -159,7 +159,7 @@ export function decide (input: PolicyInput): PolicyDecision {
   const parsed: Parsed[] = []
   for (const s of requested) {
     const p = parseScope(s)
-    if (!p) return refuseScope(`unknown scope ${quote(s)}`)
+    if (!p) return refuseScope(`unknown scope ${quoteScope(s)}`)
     parsed.push(p)
   }
   const refused = scopeRule(input, parsed)

@@ -1,7 +1,8 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
-import { isUserListed } from '../registry/client-authorizations.js'
-import { decide, nodeAccessKeysIn, type PolicyDecision } from './policy.js'
+import { InvalidGrant } from './errors.js'
+import { decide, type PolicyDecision } from './policy.js'
+import { listingAndNodes, policyClientOf, ttlsOf } from './policy-facts.js'
 
 /** The user facts a browser-flow decision and its token need. */
 export interface DecidedUser { id: string, email: string, isAdmin: boolean }
@@ -15,30 +16,36 @@ export async function decideForUser (
   ctx: AppContext, org: Organization, client: Client, userId: string,
   grant: 'authorization_code' | 'refresh_token', requestedScope: string | undefined
 ): Promise<{ decision: PolicyDecision, user: DecidedUser | undefined }> {
-  const wantedNodes = nodeAccessKeysIn(requestedScope)
-  const [user, listed, nodes] = await Promise.all([
+  const [user, { listed, knownNodeAccessKeys }] = await Promise.all([
     ctx.db.selectFrom('users').select(['id', 'email', 'organization_admin', 'deactivated'])
       .where('organization_id', '=', org.id).where('id', '=', userId).executeTakeFirst(),
-    client.whitelist_enabled ? isUserListed(ctx.db, org.id, client.id, userId) : Promise.resolve(false),
-    wantedNodes.length > 0
-      ? ctx.db.selectFrom('nodes').select('access_key').where('organization_id', '=', org.id).where('access_key', 'in', wantedNodes).execute()
-      : Promise.resolve([])
+    listingAndNodes(ctx, org, client, userId, requestedScope)
   ])
   const decision = decide({
     grant,
-    client: {
-      jwtGrantEnabled: client.jwt_grant_enabled,
-      whitelistEnabled: client.whitelist_enabled,
-      hasGlobalKey: client.public_key !== null,
-      adminNodeTokenRetrievalEnabled: client.admin_node_token_retrieval_enabled
-    },
+    client: policyClientOf(client),
     user: { isAdmin: user?.organization_admin ?? false, deactivated: user?.deactivated ?? true, listed, hasOwnKey: false },
     verifiedBy: 'none',
     requestedScope,
     // owner_access is a token-request parameter of the JWT grant; the browser flow never sets it.
     ownerAccess: false,
-    knownNodeAccessKeys: new Set(nodes.map((n) => n.access_key)),
-    ttl: { admin: ctx.config.adminTokenTtl, user: ctx.config.userTokenTtl }
+    knownNodeAccessKeys,
+    ttl: ttlsOf(ctx)
   })
   return { decision, user: user && { id: user.id, email: user.email, isAdmin: user.organization_admin } }
+}
+
+/**
+ * For the token endpoint's browser-flow grants: the decision when the user may still be given the
+ * scopes through this client; otherwise `invalid_grant`, as the grant itself is no longer good.
+ */
+export async function decideStillAllowed (
+  ctx: AppContext, org: Organization, client: Client, userId: string,
+  grant: 'authorization_code' | 'refresh_token', scope: string
+): Promise<{ decision: Extract<PolicyDecision, { ok: true }>, user: DecidedUser }> {
+  const { decision, user } = await decideForUser(ctx, org, client, userId, grant, scope)
+  if (!decision.ok || !user) {
+    throw new InvalidGrant('the user may no longer be given these scopes through this client: sign in again', decision.ok ? 'user gone' : decision.reason)
+  }
+  return { decision, user }
 }

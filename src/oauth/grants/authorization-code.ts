@@ -2,7 +2,7 @@ import { redeemAuthorizationCode, recordIssued } from '../authorization-codes.js
 import { InvalidClient, InvalidGrant, InvalidRequest } from '../errors.js'
 import { hashOpaque } from '../opaque.js'
 import { verifierMatches } from '../pkce.js'
-import { decideForUser } from '../user-decision.js'
+import { decideStillAllowed } from '../user-decision.js'
 import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
 import type { GrantContext, TokenResponse } from './types.js'
 
@@ -40,10 +40,7 @@ export async function authorizationCodeGrant (g: GrantContext): Promise<TokenRes
     throw new InvalidGrant('code_verifier sent, but the authorization request had no code_challenge')
   }
 
-  const { decision, user } = await decideForUser(ctx, org, client, code.user_id, 'authorization_code', code.scope)
-  if (!decision.ok || !user) {
-    throw new InvalidGrant('the user may no longer be given these scopes through this client: sign in again', decision.ok ? 'user gone' : decision.reason)
-  }
+  const { decision, user } = await decideStillAllowed(ctx, org, client, code.user_id, 'authorization_code', code.scope)
   const issued = await issueBrowserTokens(g, user, decision)
   if (!await recordIssued(ctx.db, hashOpaque(form.code), { jti: issued.jti, expiresAt: issued.expiresAt, familyId: issued.familyId })) {
     throw new InvalidGrant(CODE_REFUSED.reused!, 'code reused during its first exchange')

@@ -1,3 +1,4 @@
+import { isPublicClient } from '../../registry/clients.js'
 import type { PolicyDecision } from '../policy.js'
 import { issueRefreshToken } from '../refresh-tokens.js'
 import type { DecidedUser } from '../user-decision.js'
@@ -37,5 +38,5 @@ export async function issueBrowserTokens (
 
 /** Whether the client proved itself as its kind requires: the secret, or nothing for a public client. */
 export function clientProofMissing (g: GrantContext): boolean {
-  return g.client.token_endpoint_auth_method !== 'none' && !g.secretVerified
+  return !isPublicClient(g.client) && !g.secretVerified
 }

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
-import { isUserListed } from '../../registry/client-authorizations.js'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
-import { decide, nodeAccessKeysIn, SUBJECT_REFUSED } from '../policy.js'
+import { decide, SUBJECT_REFUSED } from '../policy.js'
+import { listingAndNodes, policyClientOf, ttlsOf } from '../policy-facts.js'
 import { issuerFor } from '../tokens.js'
 import { issueGrantToken } from './issue.js'
 import type { GrantContext, TokenResponse } from './types.js'
@@ -47,27 +47,16 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
   if (client.public_key) candidates.push({ kind: 'global', pem: client.public_key })
   const verifiedBy = await verifyAssertionSignature(form.assertion!, assertion.header.alg, candidates)
 
-  const wantedNodes = nodeAccessKeysIn(form.scope)
-  const [listed, nodes] = await Promise.all([
-    client.whitelist_enabled ? isUserListed(ctx.db, org.id, client.id, user.id) : Promise.resolve(false),
-    wantedNodes.length > 0
-      ? ctx.db.selectFrom('nodes').select('access_key').where('organization_id', '=', org.id).where('access_key', 'in', wantedNodes).execute()
-      : Promise.resolve([])
-  ])
+  const { listed, knownNodeAccessKeys } = await listingAndNodes(ctx, org, client, user.id, form.scope)
   const decision = decide({
     grant: 'jwt-bearer',
-    client: {
-      jwtGrantEnabled: client.jwt_grant_enabled,
-      whitelistEnabled: client.whitelist_enabled,
-      hasGlobalKey: client.public_key !== null,
-      adminNodeTokenRetrievalEnabled: client.admin_node_token_retrieval_enabled
-    },
+    client: policyClientOf(client),
     user: { isAdmin: user.organization_admin, deactivated: user.deactivated, listed, hasOwnKey: user.public_key !== null },
     verifiedBy,
     requestedScope: form.scope,
     ownerAccess: form.owner_access === 'true',
-    knownNodeAccessKeys: new Set(nodes.map((n) => n.access_key)),
-    ttl: { admin: ctx.config.adminTokenTtl, user: ctx.config.userTokenTtl }
+    knownNodeAccessKeys,
+    ttl: ttlsOf(ctx)
   })
   if (!decision.ok) {
     if (decision.error === 'unauthorized_client') throw new UnauthorizedClient(decision.description, decision.reason)

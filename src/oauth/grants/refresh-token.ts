@@ -1,6 +1,7 @@
 import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js'
+import { quoteScope } from '../policy.js'
 import { familyRevoked, liveRefreshTokenScope, revokeFamily, useRefreshToken } from '../refresh-tokens.js'
-import { decideForUser } from '../user-decision.js'
+import { decideStillAllowed } from '../user-decision.js'
 import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
 import type { GrantContext, TokenResponse } from './types.js'
 
@@ -30,17 +31,14 @@ export async function refreshTokenGrant (g: GrantContext): Promise<TokenResponse
     const grantedSet = new Set(granted.split(' '))
     const asked = [...new Set(form.scope.split(' ').filter(Boolean))]
     const wider = asked.find((s) => !grantedSet.has(s))
-    if (wider) throw new InvalidScope(`scope '${wider.slice(0, 64).replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?')}' was not granted to this refresh token`)
+    if (wider) throw new InvalidScope(`scope ${quoteScope(wider)} was not granted to this refresh token`)
     scope = asked.join(' ')
   }
   const used = await useRefreshToken(ctx.db, org.id, client.id, form.refresh_token)
   if (!used.ok) throw new InvalidGrant(REFUSED[used.reason]!, `refresh token ${used.reason}`)
   const token = used.row
   scope ??= token.scope
-  const { decision, user } = await decideForUser(ctx, org, client, token.user_id, 'refresh_token', scope)
-  if (!decision.ok || !user) {
-    throw new InvalidGrant('the user may no longer be given these scopes through this client: sign in again', decision.ok ? 'user gone' : decision.reason)
-  }
+  const { decision, user } = await decideStillAllowed(ctx, org, client, token.user_id, 'refresh_token', scope)
   const issued = await issueBrowserTokens(g, user, decision, { id: token.family_id, expiresAt: token.expires_at, scope: token.scope })
   if (await familyRevoked(ctx.db, token.family_id)) {
     await revokeFamily(ctx.db, token.family_id)
