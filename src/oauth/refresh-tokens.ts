@@ -80,14 +80,27 @@ export async function familyRevoked (db: Db, familyId: string): Promise<boolean>
   return row !== undefined
 }
 
+/** Which refresh tokens to revoke: one family, or all a user holds (for one client, or any). */
+type Holder = { familyId: string } | { userId: string, clientId?: string }
+
+/**
+ * Revokes the matching refresh tokens that are not revoked yet, and the access tokens they issued
+ * that have not expired. In the caller's transaction, if it has one.
+ */
+async function revokeRefreshTokens (db: Db, holder: Holder): Promise<void> {
+  let query = db.updateTable('refresh_tokens').set({ revoked_at: sql<Date>`now()` }).where('revoked_at', 'is', null)
+  if ('familyId' in holder) query = query.where('family_id', '=', holder.familyId)
+  else {
+    query = query.where('user_id', '=', holder.userId)
+    if (holder.clientId !== undefined) query = query.where('client_id', '=', holder.clientId)
+  }
+  const rows = await query.returning(['access_token_jti', 'access_token_expires_at']).execute()
+  await revokeAccessTokens(db, rows.map((r) => ({ jti: r.access_token_jti, expiresAt: r.access_token_expires_at })))
+}
+
 /** Revokes every token of a family, and the access tokens they issued that have not expired. */
 export async function revokeFamily (db: Db, familyId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const rows = await trx.updateTable('refresh_tokens').set({ revoked_at: sql<Date>`now()` })
-      .where('family_id', '=', familyId).where('revoked_at', 'is', null)
-      .returning(['access_token_jti', 'access_token_expires_at']).execute()
-    await revokeAccessTokens(trx, rows.map((r) => ({ jti: r.access_token_jti, expiresAt: r.access_token_expires_at })))
-  })
+  await db.transaction().execute(async (trx) => { await revokeRefreshTokens(trx, { familyId }) })
 }
 
 /**
@@ -95,17 +108,12 @@ export async function revokeFamily (db: Db, familyId: string): Promise<void> {
  * removed). Runs in the caller's transaction.
  */
 export async function revokeRefreshTokensOfUser (db: Db, userId: string): Promise<void> {
-  const rows = await db.updateTable('refresh_tokens').set({ revoked_at: sql<Date>`now()` })
-    .where('user_id', '=', userId).where('revoked_at', 'is', null)
-    .returning(['access_token_jti', 'access_token_expires_at']).execute()
-  await revokeAccessTokens(db, rows.map((r) => ({ jti: r.access_token_jti, expiresAt: r.access_token_expires_at })))
+  await revokeRefreshTokens(db, { userId })
 }
 
 /** Revokes the refresh-token families a user gave a client (consent withdrawn). */
 export async function revokeFamiliesOf (db: Db, userId: string, clientId: string): Promise<void> {
-  const families = await db.selectFrom('refresh_tokens').select('family_id').distinct()
-    .where('user_id', '=', userId).where('client_id', '=', clientId).where('revoked_at', 'is', null).execute()
-  for (const f of families) await revokeFamily(db, f.family_id)
+  await db.transaction().execute(async (trx) => { await revokeRefreshTokens(trx, { userId, clientId }) })
 }
 
 /**
