@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import type { Config } from '../config.js'
 import type { Database } from '../db/schema.js'
 
 type Db = Kysely<Database>
@@ -14,6 +15,11 @@ export function throttleKeys (orgId: string, email: string, address: string): Th
 
 export interface ThrottleKeys { account: string, address: string }
 export interface ThrottleLimits { perAccount: number, perAddress: number, windowSeconds: number }
+
+/** The configured limits (LOGIN_MAX_FAILURES_PER_ACCOUNT, _PER_ADDRESS, LOGIN_FAILURE_WINDOW). */
+export function throttleLimitsOf (config: Config): ThrottleLimits {
+  return { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress, windowSeconds: config.loginFailureWindow }
+}
 
 /**
  * Counts an attempt against both keys before the password is checked, in one statement, and

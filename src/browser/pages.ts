@@ -145,6 +145,11 @@ export function errorPage (status: number, title: string, message: string): Page
   return { status, html: layout(title, body), csp: pageCsp() }
 }
 
+/** The page for an org name that names no org. */
+export function unknownOrgPage (name: string): Page {
+  return errorPage(404, 'Unknown organization', `There is no organization named ${name.slice(0, 63)}.`)
+}
+
 /** Signed in with nothing to resume: who, and a way to sign out. */
 export function signedInPage (input: { orgName: string, email: string, logoutAction: string, csrf: string }): Page {
   const body = `<h1>Signed in to ${escapeHtml(input.orgName)}</h1>

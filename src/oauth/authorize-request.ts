@@ -1,6 +1,6 @@
 // The authorization request (RFC 6749 §4.1.1, RFC 7636): which failures are shown as a page and
 // which go back to the client. Pure: the caller looks up the org and the client.
-import { MAX_SCOPE_LENGTH, MAX_SCOPES, nodeAccessKeysIn } from './policy.js'
+import { MAX_SCOPE_LENGTH, MAX_SCOPES } from './policy.js'
 import { S256_CHALLENGE } from './pkce.js'
 import { matchRedirectUri } from './redirect-uri.js'
 
@@ -10,7 +10,6 @@ export type AuthorizeParams = Partial<Record<typeof AUTHORIZE_PARAMS[number], st
 
 /** A checked request: where to send the answer, what is asked, the PKCE challenge. */
 export interface AuthorizeRequest {
-  clientId: string
   redirectUri: string
   /** whether the request named redirect_uri (the token request must then repeat it) */
   redirectUriGiven: boolean
@@ -18,8 +17,6 @@ export interface AuthorizeRequest {
   scope: string | undefined
   state: string | undefined
   codeChallenge: string | undefined
-  /** node.<access_key> scopes asked, for the caller to look up */
-  nodeAccessKeys: string[]
 }
 
 /** A failure that must not be redirected: the client or its redirect URI cannot be trusted. */
@@ -94,13 +91,11 @@ export function checkAuthorizeRequest (input: { params: AuthorizeParams, repeate
   return {
     kind: 'ok',
     request: {
-      clientId: client.id,
       redirectUri,
       redirectUriGiven: params.redirect_uri !== undefined,
       scope: scope === undefined || scope.trim() === '' ? undefined : scope,
       state,
-      codeChallenge: params.code_challenge,
-      nodeAccessKeys: nodeAccessKeysIn(scope)
+      codeChallenge: params.code_challenge
     }
   }
 }

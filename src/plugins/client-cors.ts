@@ -1,8 +1,7 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
-import { findClientRow } from '../registry/clients.js'
-import { anyClientAllowsOrigin } from '../registry/client-origins.js'
+import { anyClientAllowsOrigin, findClientRow } from '../registry/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
 /** The endpoints a browser app calls itself: the token endpoint (code exchange, refresh) and revocation. */

@@ -173,3 +173,12 @@ export function clientSecretMatches (box: SecretBox, client: Pick<Client, 'secre
   // A public client has no secret, so none can match.
   return client.secret_hash !== null && box.verify(presented, client.secret_hash)
 }
+
+/** Whether any client of the org lists this browser origin (a CORS preflight names no client yet). */
+export async function anyClientAllowsOrigin (db: Db, orgId: string, origin: string): Promise<boolean> {
+  const row = await db.selectFrom('clients').select('id')
+    .where('organization_id', '=', orgId)
+    .where(sql<boolean>`origins @> ${JSON.stringify([origin])}::jsonb`)
+    .limit(1).executeTakeFirst()
+  return row !== undefined
+}

@@ -1,18 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import { lookUpAuthorizeRequest } from '../browser/authorize-lookup.js'
 import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE } from '../browser/page-reply.js'
-import { consentPage, errorPage } from '../browser/pages.js'
+import { consentPage, errorPage, unknownOrgPage } from '../browser/pages.js'
 import { findSession, type SignedIn } from '../browser/sessions.js'
 import type { Client, Organization } from '../db/schema.js'
 import { createAuthorizationCode } from '../oauth/authorization-codes.js'
-import {
-  AUTHORIZE_PARAMS, checkAuthorizeRequest, readAuthorizeParams, redirectWith,
-  type AuthorizeParams, type AuthorizeRequest
-} from '../oauth/authorize-request.js'
+import { AUTHORIZE_PARAMS, redirectWith, type AuthorizeParams, type AuthorizeRequest } from '../oauth/authorize-request.js'
 import { issuerFor } from '../oauth/tokens.js'
 import { decideForUser } from '../oauth/user-decision.js'
-import { findClientRow } from '../registry/clients.js'
 import { consentCovers, rememberConsent } from '../registry/consents.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
@@ -41,16 +38,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** The org, client and checked request; or the reply already sent (a page or a redirect). */
   async function check (reply: FastifyReply, orgName: string, raw: Record<string, unknown>): Promise<Checked | FastifyReply> {
     const org = await findOrganizationByName(ctx.db, orgName)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${orgName.slice(0, 63)}.`))
-    const input = readAuthorizeParams(raw)
-    const client = input.params.client_id && input.params.client_id.length <= 128 ? await findClientRow(ctx.db, org.id, input.params.client_id) : undefined
-    const result = checkAuthorizeRequest(input, client && { id: client.id, redirectUris: client.redirect_uris, isPublic: client.token_endpoint_auth_method === 'none' })
+    if (!org) return sendPage(reply, unknownOrgPage(orgName))
+    const { params, client, result } = await lookUpAuthorizeRequest(ctx.db, org.id, raw)
     if (result.kind === 'page') return sendPage(reply, errorPage(result.status, result.title, result.message))
     if (result.kind === 'redirect') {
       reply.log.info({ oauth_error: result.error, reason: result.description }, 'authorization request refused')
       return redirectTo(reply, result.redirectUri, { error: result.error, error_description: result.description, state: result.state, iss: issuerFor(config.publicUrl, org.name) })
     }
-    return { org, client: client!, request: result.request, params: input.params }
+    return { org, client: client!, request: result.request, params }
   }
 
   function redirectTo (reply: FastifyReply, uri: string, values: Record<string, string | undefined>): FastifyReply {

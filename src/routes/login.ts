@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sql } from 'kysely'
-import { countAttempt, forgiveAttempt, throttleKeys } from '../browser/login-throttle.js'
+import { lookUpAuthorizeRequest } from '../browser/authorize-lookup.js'
+import { countAttempt, forgiveAttempt, throttleKeys, throttleLimitsOf } from '../browser/login-throttle.js'
 import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE, sessionCookieOptions } from '../browser/page-reply.js'
-import { errorPage, loginPage, signedInPage, signedOutPage } from '../browser/pages.js'
+import { loginPage, signedInPage, signedOutPage, unknownOrgPage } from '../browser/pages.js'
 import { createSession, endSession, findSession } from '../browser/sessions.js'
-import { checkAuthorizeRequest, readAuthorizeParams } from '../oauth/authorize-request.js'
-import { findClientRow } from '../registry/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
@@ -38,17 +37,14 @@ function readReturnTo (raw: unknown): string | undefined {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const { config } = ctx
-  const loginLimits = { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress, windowSeconds: config.loginFailureWindow }
+  const loginLimits = throttleLimitsOf(config)
 
   /** The origin a resumed authorization request will end at, for the login page's form-action. */
   async function resumeTargets (orgId: string, returnTo: string | undefined): Promise<string[]> {
     if (!returnTo) return []
-    const query = Object.fromEntries(new URLSearchParams(returnTo))
-    const input = readAuthorizeParams(query)
-    const client = input.params.client_id ? await findClientRow(ctx.db, orgId, input.params.client_id) : undefined
-    const check = checkAuthorizeRequest(input, client && { id: client.id, redirectUris: client.redirect_uris, isPublic: client.token_endpoint_auth_method === 'none' })
-    if (check.kind === 'ok') return [check.request.redirectUri]
-    return check.kind === 'redirect' ? [check.redirectUri] : []
+    const { result } = await lookUpAuthorizeRequest(ctx.db, orgId, Object.fromEntries(new URLSearchParams(returnTo)))
+    if (result.kind === 'ok') return [result.request.redirectUri]
+    return result.kind === 'redirect' ? [result.redirectUri] : []
   }
 
   app.get('/api/v1/oauth2/:org/login', {
@@ -63,7 +59,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org.slice(0, 63)}.`))
+    if (!org) return sendPage(reply, unknownOrgPage(request.params.org))
     const returnTo = readReturnTo((request.query as Record<string, unknown>).return_to)
     const base = publicPath(config, oauthBasePath(org.name))
     const session = await findSession(ctx.db, org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
@@ -94,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', `There is no organization named ${request.params.org.slice(0, 63)}.`))
+    if (!org) return sendPage(reply, unknownOrgPage(request.params.org))
     const base = publicPath(config, oauthBasePath(org.name))
     const email = field(request.body, 'email').trim().slice(0, 320)
     const password = field(request.body, 'password')
@@ -143,7 +139,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     await endSession(ctx.db, request.cookies[SESSION_COOKIE])
     const org = await findOrganizationByName(ctx.db, request.params.org)
-    if (!org) return sendPage(reply, errorPage(404, 'Unknown organization', 'There is no such organization.'))
+    if (!org) return sendPage(reply, unknownOrgPage(request.params.org))
     const base = publicPath(config, oauthBasePath(org.name))
     reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(config, org.name))
     return sendPage(reply, signedOutPage(org.name, `${base}/login`))

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { countAttempt, forgiveAttempt, throttleKeys } from '../browser/login-throttle.js'
+import { countAttempt, forgiveAttempt, throttleKeys, throttleLimitsOf } from '../browser/login-throttle.js'
 import { ForbiddenError, RestError } from '../errors.js'
 import { callerOf, requireUser } from '../plugins/auth.js'
 import { checkPasswordRules } from '../registry/password-rules.js'
@@ -43,9 +43,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const hash = await getPasswordHash(app.ctx.db, caller.organizationId, caller.userId)
     if (hash === null) throw new ForbiddenError('this user has no password; an administrator must set one')
     // The same count as the sign-in page: a token must not buy unlimited guesses at the password.
-    const { config } = app.ctx
     const keys = throttleKeys(caller.organizationId, caller.email, request.ip)
-    const wait = await countAttempt(app.ctx.db, keys, { perAccount: config.loginMaxFailuresPerAccount, perAddress: config.loginMaxFailuresPerAddress, windowSeconds: config.loginFailureWindow })
+    const wait = await countAttempt(app.ctx.db, keys, throttleLimitsOf(app.ctx.config))
     if (wait !== undefined) {
       reply.header('Retry-After', String(wait))
       throw new RestError(429, 'too_many_requests', 'too many wrong passwords; retry later')
