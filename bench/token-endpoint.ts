@@ -3,7 +3,8 @@
  * starts it as its own process on a fresh PostgreSQL database (replay protection on: every
  * assertion has a new jti), signs the assertions beforehand, then drives the JWT-bearer grant and
  * introspection from a separate load process (bench/load.ts, autocannon) and prints requests/s,
- * p50/p99 latency, errors and the server's peak RSS. A run with errors exits 1.
+ * p50/p99 latency, errors and the server's peak RSS, beside the speed of one core and how busy the
+ * machine was (bench/host.ts), so that runs on different days compare. A run with errors exits 1.
  *
  * Environment: BENCH_PG_URL (server to create the database on), BENCH_DURATION (token phase, s),
  * BENCH_INTROSPECT_DURATION (0 skips that phase), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_MAX_RATE (assertions signed
@@ -19,6 +20,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import pg from 'pg'
+import { coreSpeed, cpuShares, cpuTicks } from './host.js'
 import type { LoadJob, LoadResult } from './load.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -44,7 +46,7 @@ const DURATION = intEnv('BENCH_DURATION', 20)
 const INTROSPECT_DURATION = intEnv('BENCH_INTROSPECT_DURATION', Math.max(1, Math.round(DURATION * 0.75)), 0)
 const WARMUP = intEnv('BENCH_WARMUP', 3, 0)
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 64)
-const MAX_RATE = intEnv('BENCH_MAX_RATE', 5000)
+const MAX_RATE = intEnv('BENCH_MAX_RATE', 12000)
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -190,14 +192,26 @@ async function transactions (admin: pg.Client, db: string): Promise<number> {
   return Number(r.rows[0]?.n ?? NaN)
 }
 
-interface Phase { name: string, result: LoadResult, peakKb: number, cpuPerReq: number, sysShare: number, pgPerReq: number, txPerReq: number }
+interface Phase {
+  name: string
+  result: LoadResult
+  peakKb: number
+  cpuPerReq: number
+  sysShare: number
+  pgPerReq: number
+  txPerReq: number
+  /** The whole machine during the phase: share of CPU time busy, and stolen by the hypervisor. */
+  host?: { busy: number, steal: number }
+}
+
+const pct = (x: number | undefined) => x === undefined ? '?' : `${(100 * x).toFixed(0)}%`
 
 function printTable (phases: Phase[]): void {
-  const rows = [['phase', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'ok', 'errors', 'peak RSS MB', 'server CPU ms/req', 'of it kernel', 'pg CPU ms/req', 'load CPU ms/req', 'db xact/req']]
+  const rows = [['phase', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'ok', 'errors', 'peak RSS MB', 'server CPU ms/req', 'of it kernel', 'pg CPU ms/req', 'load CPU ms/req', 'db xact/req', 'host busy', 'host steal']]
   for (const p of phases) {
     const r = p.result
     rows.push([p.name, r.rps.toFixed(0), r.p50.toFixed(1), r.p90.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1), String(r.ok),
-      String(r.non2xx + r.errors + r.timeouts), (p.peakKb / 1024).toFixed(0), p.cpuPerReq.toFixed(3), `${(100 * p.sysShare).toFixed(0)}%`, p.pgPerReq.toFixed(3), (r.cpuMs / Math.max(1, r.requests)).toFixed(3), p.txPerReq.toFixed(2)])
+      String(r.non2xx + r.errors + r.timeouts), (p.peakKb / 1024).toFixed(0), p.cpuPerReq.toFixed(3), `${(100 * p.sysShare).toFixed(0)}%`, p.pgPerReq.toFixed(3), (r.cpuMs / Math.max(1, r.requests)).toFixed(3), p.txPerReq.toFixed(2), pct(p.host?.busy), pct(p.host?.steal)])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   for (const r of rows) console.log(r.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  '))
@@ -211,6 +225,9 @@ async function main (): Promise<number> {
   let dbCreated = false
   try {
     console.log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`)
+    // Hosts of one kind differ from day to day (a shared VM): this figure lets runs be compared.
+    const speed = coreSpeed()
+    console.log(`one core: ${speed.rs256VerifyPerS.toFixed(0)} RS256 verifications/s, ${speed.es256SignPerS.toFixed(0)} ES256 signatures/s`)
     if (env.BENCH_SKIP_BUILD !== '1') {
       console.log('building (tsc -p tsconfig.build.json)...')
       runNode([path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], env, 'the build')
@@ -305,7 +322,9 @@ async function main (): Promise<number> {
       const cpu0 = cpuMs(pid)
       const tx0 = await transactions(admin, dbName)
       const pg0 = await backendCpuMs(admin, dbName)
+      const ticks0 = cpuTicks()
       const { value: result, peakKb } = await sampled(pid, async () => await load(job, dir, name))
+      const host = cpuShares(ticks0, cpuTicks())
       const cpu1 = cpuMs(pid)
       const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
       const cpuPerReq = cpu / Math.max(1, result.requests)
@@ -314,7 +333,7 @@ async function main (): Promise<number> {
       // The statistics collector lags by up to a second.
       await new Promise((resolve) => setTimeout(resolve, 1100))
       const txPerReq = (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
-      phases.push({ name, result, peakKb, cpuPerReq, sysShare, pgPerReq, txPerReq })
+      phases.push({ name, result, peakKb, cpuPerReq, sysShare, pgPerReq, txPerReq, ...(host ? { host } : {}) })
     }
     await measure('jwt-bearer token', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: mainFile })
     if (INTROSPECT_DURATION > 0) await measure('introspect', { ...introspectJob, duration: INTROSPECT_DURATION })
