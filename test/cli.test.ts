@@ -25,13 +25,17 @@ const cli = async (args: string[], extraEnv: Record<string, string> = {}) =>
 
 const STACK = /\n\s+at /
 
+// Each CLI run costs a process start (and on PGlite, seconds to open the database); checks that do
+// not depend on the database kind run once, in the PostgreSQL pass when one follows.
+const leaveToServerPass = { skip: !server && process.env.TEST_SERVER_PASS_FOLLOWS ? 'database-independent; runs in the PostgreSQL pass' : false }
+
 const file = async (name: string, text: string) => {
   const p = path.join(dataDir, name)
   await fs.writeFile(p, text)
   return p
 }
 
-t.test('--help describes every command and its options, and exits 0', async (t) => {
+t.test('--help describes every command and its options, and exits 0', leaveToServerPass, async (t) => {
   const top = await cli(['--help'])
   t.equal(top.code, 0)
   for (const command of ['migrate', 'org', 'user', 'client', 'keys']) t.match(top.stdout, new RegExp(`^  ${command}\\b`, 'm'), command)
@@ -86,9 +90,6 @@ t.test('org create, user create and client create print what they made', async (
   })
 })
 
-// Each CLI run on PGlite takes seconds; these checks do not depend on the database kind.
-const leaveToServerPass = { skip: !server && process.env.TEST_SERVER_PASS_FOLLOWS ? 'database-independent; runs in the PostgreSQL pass' : false }
-
 t.test('mistakes are named on stderr with exit 1 and no stack trace', leaveToServerPass, async (t) => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a duplicate organization gets the 409 message', ['org', 'create', 'acme', '--admin-email', 'other@acme.example.com'],
@@ -121,7 +122,7 @@ t.test('mistakes are named on stderr with exit 1 and no stack trace', leaveToSer
   }
 })
 
-t.test('a bad environment names the variable and exits 78, as the server does', async (t) => {
+t.test('a bad environment names the variable and exits 78, as the server does', leaveToServerPass, async (t) => {
   const res = await cli(['keys', 'list'], { SIGNING_ALG: 'HS256' })
   t.equal(res.code, 78)
   t.match(res.stderr, /^Invalid configuration: SIGNING_ALG /)
