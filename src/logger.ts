@@ -1,4 +1,4 @@
-import type { LoggerOptions } from 'pino'
+import { stdSerializers, type LoggerOptions } from 'pino'
 
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g
 
@@ -29,6 +29,26 @@ function scrub (value: unknown, depth = 0): unknown {
   return out
 }
 
+// What an error may show in the log. Database errors carry the statement's `params` (PGlite) and a
+// `detail` that quotes the offending values ("Key (secret_hash)=(...)"): an insert that fails would
+// otherwise log a password hash or a client secret's ciphertext. So only these fields pass.
+const ERROR_FIELDS = ['type', 'message', 'stack', 'code', 'statusCode', 'name', 'severity', 'constraint', 'table', 'column', 'routine']
+
+type SerializedError = Record<string, unknown>
+
+/** pino's error serializer, kept to ERROR_FIELDS, for the error and its causes. */
+export function serializeError (err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error)) return scrub(err)
+  const full = stdSerializers.err(err) as unknown as SerializedError
+  const out: SerializedError = {}
+  for (const field of ERROR_FIELDS) {
+    const v = full[field]
+    if (v !== undefined) out[field] = typeof v === 'string' ? scrub(v) : v
+  }
+  if (err.cause !== undefined && depth < 3) out.cause = serializeError(err.cause, depth + 1)
+  return out
+}
+
 /** pino options: the level, request ids (from Fastify), and redaction of credentials and PEMs. */
 export function loggerOptions (level: string): LoggerOptions {
   return {
@@ -40,6 +60,7 @@ export function loggerOptions (level: string): LoggerOptions {
       ],
       censor: '[redacted]'
     },
+    serializers: { err: (err: unknown) => serializeError(err) },
     formatters: { log: (obj) => scrub(obj) as Record<string, unknown> }
   }
 }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import fs from 'node:fs/promises'
 import { Writable } from 'node:stream'
+import { sql } from 'kysely'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loggerOptions } from '../src/logger.js'
@@ -47,6 +48,26 @@ app.post('/log-test', async (request) => {
   request.log.info({ headers: request.headers }, 'raw headers')
   request.log.info({ a: { b: { c: { d: { e: { f: { g: { h: { i: { password: secrets.password } } } } } } } } } }, 'very deep')
   return { ok: true }
+})
+
+// A failed statement, as an insert of a hash or a ciphertext would fail: the database error carries
+// the statement's parameters (PGlite) and a detail quoting the duplicate value (both back ends).
+const hashLike = '$argon2id$v=19$m=65536,t=3,p=4$marker-hash-5f3a'
+app.post('/log-db-error', async () => {
+  await sql`INSERT INTO organizations (id, name) VALUES (${'dup-' + hashLike}, ${hashLike})`.execute(app.ctx.db)
+  await sql`INSERT INTO organizations (id, name) VALUES (${'dup2-' + hashLike}, ${hashLike})`.execute(app.ctx.db)
+  return { ok: true }
+})
+
+t.test('a database error is logged by its code and message, never with the values of its statement', async (t) => {
+  const before = lines.length
+  const res = await app.inject({ method: 'POST', url: '/log-db-error', payload: {} })
+  t.equal(res.statusCode, 500)
+  t.notMatch(res.body, 'marker-hash', 'nor does the answer show them')
+  const entry = lines.slice(before).map((l) => JSON.parse(l) as { msg?: string, err?: Record<string, unknown> }).find((e) => e.msg === 'unhandled error')
+  t.ok(entry, 'the error is logged')
+  t.match(entry?.err, { code: '23505', message: /duplicate key/, stack: /duplicate key/ }, 'with its SQLSTATE, message and stack')
+  t.notMatch(lines.slice(before).join('\n'), 'marker-hash', 'the inserted value is in no log line (params, detail, query)')
 })
 
 t.test('credentials and PEMs never reach the log', async (t) => {
