@@ -12,3 +12,14 @@ export function newId (): string {
 export function newClientSecret (): string {
   return randomBytes(32).toString('base64url')
 }
+
+const ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * Whether `value` could be an id of ours (the REST routes' id pattern). A caller-given id of any
+ * other shape names nothing, so it can be refused before a lookup: a NUL byte, for one, would
+ * otherwise reach PostgreSQL and fail the statement.
+ */
+export function isIdShaped (value: string): boolean {
+  return ID_SHAPE.test(value)
+}

@@ -123,6 +123,12 @@ function readClaims (raw: Record<string, unknown>): AssertionClaims {
   if (jti !== undefined && typeof jti !== 'string') refuse('jti', 'a string when present')
   if (org !== undefined && typeof org !== 'string') refuse('org', 'a string when present')
 
+  // Ids, e-mails and nonces hold no control characters; a NUL would also fail the database statement.
+  for (const [name, value] of [['iss', iss], ['sub', sub], ['jti', jti], ['org', org]] as const) {
+    if (typeof value === 'string' && CONTROL_CHAR.test(value)) refuse(name, 'free of control characters')
+  }
+  if ((Array.isArray(aud) ? aud : [aud]).some((a) => CONTROL_CHAR.test(a as string))) refuse('aud', 'free of control characters')
+
   const claims: AssertionClaims = { iss: iss as string, sub: sub as string, aud: aud as string | string[], exp: exp as number }
   if (nbf !== undefined) claims.nbf = nbf as number
   if (iat !== undefined) claims.iat = iat as number
@@ -130,6 +136,9 @@ function readClaims (raw: Record<string, unknown>): AssertionClaims {
   if (org !== undefined) claims.org = org as string
   return claims
 }
+
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL_CHAR = /[\u0000-\u001f\u007f]/
 
 function isNumber (v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v)

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Client, Organization } from '../db/schema.js'
 import type { AppContext } from '../context.js'
+import { isIdShaped } from '../ids.js'
 import { clientSecretMatches, findClientRow, isPublicClient } from '../registry/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { InvalidClient, InvalidRequest } from './errors.js'
@@ -76,7 +77,9 @@ export function readClientCredentials (headers: IncomingHttpHeaders, form: Recor
  * `requirement` says whether the endpoint needs the secret (see {@link SecretRequirement}).
  */
 export async function authenticateClient (ctx: AppContext, orgId: string, creds: ClientCredentials, requirement: SecretRequirement): Promise<AuthenticatedClient> {
-  const client = await ctx.cache.clients.get(`${orgId}\u0000${creds.clientId}`, () => findClientRow(ctx.db, orgId, creds.clientId))
+  const client = isIdShaped(creds.clientId)
+    ? await ctx.cache.clients.get(`${orgId}\u0000${creds.clientId}`, () => findClientRow(ctx.db, orgId, creds.clientId))
+    : undefined
   if (!client) throw new InvalidClient('unknown client', creds.usedBasic)
   const isPublic = isPublicClient(client)
   if (creds.secret !== undefined) {

@@ -40,15 +40,27 @@ export class JtiRecorder {
       else unique.set(key, p)
     }
     const rows = [...unique.values()]
-    this.db.insertInto('assertion_jtis')
+    this.insert(rows).then((fresh) => {
+      for (const p of rows) p.resolve(fresh.has(keyOf(p.clientId, p.jti)))
+    }, (err: unknown) => {
+      if (rows.length === 1) {
+        rows[0]!.reject(err)
+        return
+      }
+      // The batch mixes requests of every client and org: one row the database refuses must fail
+      // only its own request, so each is tried again alone.
+      for (const p of rows) this.insert([p]).then((fresh) => { p.resolve(fresh.has(keyOf(p.clientId, p.jti))) }, p.reject)
+    })
+  }
+
+  /** Inserts the rows that are new; returns the keys it inserted. */
+  private async insert (rows: Pending[]): Promise<Set<string>> {
+    const inserted = await this.db.insertInto('assertion_jtis')
       .values(rows.map((p) => ({ client_id: p.clientId, jti: p.jti, expires_at: p.expiresAt })))
       .onConflict((oc) => oc.columns(['client_id', 'jti']).doNothing())
       .returning(['client_id', 'jti'])
       .execute()
-      .then((inserted) => {
-        const fresh = new Set(inserted.map((r) => keyOf(r.client_id, r.jti)))
-        for (const p of rows) p.resolve(fresh.has(keyOf(p.clientId, p.jti)))
-      }, (err: unknown) => { for (const p of rows) p.reject(err) })
+    return new Set(inserted.map((r) => keyOf(r.client_id, r.jti)))
   }
 }
 

@@ -22,12 +22,18 @@ export const GRANTS: Record<string, { grant: Grant, requireSecret: SecretRequire
  * `POST <oauth base>/token` as a pipeline: read the form, identify the client, check the grant
  * type, and hand over to the grant, which validates, decides and issues.
  */
-export async function handleTokenRequest (ctx: AppContext, orgName: string, request: FastifyRequest): Promise<TokenResponse> {
+export async function handleTokenRequest (
+  ctx: AppContext, orgName: string, request: FastifyRequest, countForClient: (clientId: string) => Promise<void> = async () => {}
+): Promise<TokenResponse> {
   const form = readForm(request)
   const grantType = form.grant_type
   if (!grantType) throw new InvalidRequest('missing \'grant_type\'')
-  const entry = GRANTS[grantType]
+  // Own properties only: 'constructor' or '__proto__' must not find Object's.
+  const entry = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType] : undefined
   const { org, client, secretVerified } = await identifyClient(ctx, orgName, request.headers, form, entry?.requireSecret ?? 'optional')
   if (!entry) throw new UnsupportedGrantType(`grant_type '${grantType.slice(0, 100)}' is not supported`)
-  return await entry.grant({ ctx, org, client, secretVerified, form, log: request.log })
+  let counted: Promise<void> | undefined
+  const clientProven = () => (counted ??= countForClient(client.id))
+  if (secretVerified) await clientProven()
+  return await entry.grant({ ctx, org, client, secretVerified, form, log: request.log, clientProven })
 }

@@ -1,6 +1,7 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
+import { isIdShaped } from '../ids.js'
 import { anyClientAllowsOrigin, findClientRow } from '../registry/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
@@ -26,7 +27,7 @@ export async function registerClientCors (app: FastifyInstance, ctx: AppContext,
       allowed = await anyClientAllowsOrigin(ctx.db, org.id, origin)
     } else {
       const clientId = claimedClientId(request)
-      const client = await ctx.cache.clients.get(`${org.id}\u0000${clientId}`, () => findClientRow(ctx.db, org.id, clientId))
+      const client = isIdShaped(clientId) ? await ctx.cache.clients.get(`${org.id}\u0000${clientId}`, () => findClientRow(ctx.db, org.id, clientId)) : undefined
       allowed = client?.origins.includes(origin) ?? false
     }
     if (!allowed) return DENY
@@ -41,7 +42,11 @@ export async function registerClientCors (app: FastifyInstance, ctx: AppContext,
         callback(null, DENY)
         return
       }
-      optionsFor(request).then((o) => callback(null, o), (err: unknown) => callback(err as Error, DENY))
+      // A failed lookup denies the origin; the endpoint itself then answers the request as it would.
+      optionsFor(request).then((o) => callback(null, o), (err: unknown) => {
+        request.log.warn({ err }, 'CORS check failed; origin denied')
+        callback(null, DENY)
+      })
     }
   })
 }

@@ -61,7 +61,7 @@ const oauthErrors = { 400: Type.Ref(OAuthErrorBody), 401: Type.Ref(OAuthErrorBod
 /** Our own parsing and errors apply to these forms: ajv must not turn a repeated parameter into a 400 first. */
 const acceptAll = () => () => true
 
-/** The client id a request names, for the per-client rate limit; before authentication, so cheap. */
+/** The client id a request names, for the CORS check, which runs before the client is authenticated. */
 function claimedClientId (request: FastifyRequest): string {
   const body = request.body as Record<string, unknown> | undefined
   if (typeof body?.client_id === 'string') return body.client_id.slice(0, 128)
@@ -78,23 +78,26 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addSchema(IntrospectionBody)
   await registerClientCors(app, ctx, claimedClientId)
 
+  // Per source address, counted on every request; per client, counted once the client has proved
+  // itself (grants call `clientProven`), so that a caller who only knows a client id cannot use up
+  // that client's limit. Neither a client nor a host can starve the others.
   const limitHooks: Array<(request: FastifyRequest) => Promise<void>> = []
+  const provenClient = new WeakMap<FastifyRequest, string>()
+  let countForClient = async (_request: FastifyRequest, _clientId: string): Promise<void> => {}
   const perMinute = ctx.config.tokenRateLimitPerMinute
   if (perMinute > 0) {
     await app.register(rateLimit, { global: false })
-    // Per source address, then per named client: neither a client nor a host can starve the others.
-    // One hook runs both: a second `app.rateLimit` hook would see the plugin's per-request
-    // "already ran" flag set by the first and never count.
-    const limiters = [
-      app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'ip:' + r.ip }),
-      app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'client:' + claimedClientId(r) })
-    ]
-    limitHooks.push(async (request) => {
-      for (const limiter of limiters) {
-        const result = await limiter(request)
-        if (!result.isAllowed && result.isExceeded) throw new RateLimited(Math.max(1, result.ttlInSeconds))
-      }
-    })
+    const byAddress = app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'ip:' + r.ip })
+    const byClient = app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'client:' + provenClient.get(r)! })
+    const enforce = async (limiter: typeof byAddress, request: FastifyRequest) => {
+      const result = await limiter(request)
+      if (!result.isAllowed && result.isExceeded) throw new RateLimited(Math.max(1, result.ttlInSeconds))
+    }
+    limitHooks.push(async (request) => { await enforce(byAddress, request) })
+    countForClient = async (request, clientId) => {
+      provenClient.set(request, clientId)
+      await enforce(byClient, request)
+    }
   }
 
   app.post('/api/v1/oauth2/:org/token', {
@@ -111,14 +114,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref(TokenBody), ...oauthErrors }
     }
   }, async (request, reply) => {
-    const response = await handleTokenRequest(ctx, request.params.org, request)
+    const response = await handleTokenRequest(ctx, request.params.org, request, async (clientId) => { await countForClient(request, clientId) })
     return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response)
   })
 
   /** Both endpoints need the client's secret (reference §8); revocation also takes a public client by its id alone (RFC 7009 §2.1). */
   const authenticated = async (request: FastifyRequest, orgName: string, requirement: SecretRequirement) => {
     const form = readForm(request)
-    return { form, ...await identifyClient(ctx, orgName, request.headers, form, requirement) }
+    const identified = await identifyClient(ctx, orgName, request.headers, form, requirement)
+    if (identified.secretVerified) await countForClient(request, identified.client.id)
+    return { form, ...identified }
   }
 
   app.post('/api/v1/oauth2/:org/introspect', {

@@ -77,6 +77,24 @@ t.test('the limit is also per client: the same client id from a new address is r
   t.equal(viaBasic.statusCode, 429, 'naming the client by Basic counts the same')
 })
 
+t.test('requests that do not prove the client count against their address only, not the client', async (t) => {
+  const app = await appWith({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'true' })
+  const mallory = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const forged = () => ascliAssertion(mallory.privateKey, org.clientId, user.email)
+  const post = async (ip: string, payload: string, headers: Record<string, string> = {}) => await app.inject({
+    method: 'POST', url: tokenUrl, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip, ...headers }, payload
+  })
+  const forgedCodes = await times(5, async () => await post('10.0.1.66', ascliForm(org.clientId, await forged())))
+  t.same(forgedCodes, [400, 400, 400, 400, 400], 'assertions signed with a foreign key: invalid_grant')
+  const badSecret = { authorization: 'Basic ' + Buffer.from(`${org.clientId}:wrong-secret`).toString('base64') }
+  const wrongSecretCodes = await times(5, async () => await post('10.0.1.67', `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await forged()}`, badSecret))
+  t.same(wrongSecretCodes, [401, 401, 401, 401, 401], 'a wrong secret: invalid_client')
+  t.equal((await post('10.0.1.66', ascliForm(org.clientId, await forged()))).statusCode, 429, 'the sender\'s address is limited')
+  const own = await times(5, async () => await post('10.0.1.7', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email))))
+  t.same(own, [200, 200, 200, 200, 200], 'the client itself still has its five: ten requests in its name did not use them up')
+  t.equal((await post('10.0.1.8', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email)))).statusCode, 429, 'its own sixth is limited, from any address')
+})
+
 t.test('introspection shares the limit', async (t) => {
   const res = await ta.app.inject({
     method: 'POST',

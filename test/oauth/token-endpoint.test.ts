@@ -201,3 +201,31 @@ t.test('introspection: an expired token and another organization\'s token are in
   const res3 = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${fresh}` })
   t.equal(res3.json().active, true, 'while this org\'s live token of this client is active')
 })
+
+t.test('hostile input gets an OAuth error, never a 500', async (t) => {
+  const now = Math.floor(Date.now() / 1000)
+  const unsigned = (claims: Record<string, unknown>) =>
+    `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.AAAA`
+  const claims = { iss: org.clientId, sub: user.email, aud: 'https://api.asperafiles.com/api/v1/oauth2/token', exp: now + 600 }
+  for (const grantType of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const res = await post(`client_id=${org.clientId}&grant_type=${grantType}`)
+    t.equal(res.statusCode, 400, `grant_type=${grantType}: 400`)
+    t.equal(res.json().error, 'unsupported_grant_type', `grant_type=${grantType}: unsupported_grant_type, not Object's property`)
+  }
+  const cases: Array<[string, string, Record<string, string>, number, string]> = [
+    ['a NUL in the Basic client id (form-encoded)', 'grant_type=x', basic('a%00b', 'secret'), 401, 'invalid_client'],
+    ['a raw NUL in the Basic client id', 'grant_type=x', basic('a\u0000b', 'secret'), 401, 'invalid_client'],
+    ['a client id of a shape no client has', 'client_id=a.b%2Fc&grant_type=x', {}, 401, 'invalid_client'],
+    ['a NUL in sub (before any signature check)', ascliForm(org.clientId, unsigned({ ...claims, sub: 'a\u0000b' })), {}, 400, 'invalid_grant'],
+    ['a NUL in jti', ascliForm(org.clientId, unsigned({ ...claims, jti: 'z\u0000y' })), {}, 400, 'invalid_grant'],
+    ['a NUL in iss', ascliForm(org.clientId, unsigned({ ...claims, iss: org.clientId + '\u0000' })), {}, 400, 'invalid_grant'],
+    ['a control character in org', ascliForm(org.clientId, unsigned({ ...claims, org: 'x\u0007' })), {}, 400, 'invalid_grant'],
+    ['a NUL in aud', ascliForm(org.clientId, unsigned({ ...claims, aud: ['a\u0000'] })), {}, 400, 'invalid_grant'],
+    ['a NUL in the client_id sent with an Origin (CORS check)', 'client_id=%00&grant_type=x', { origin: 'https://x.example.com' }, 400, 'invalid_request']
+  ]
+  for (const [label, payload, headers, status, error] of cases) {
+    const res = await post(payload, headers)
+    t.equal(res.statusCode, status, `${label}: ${status}`)
+    t.equal(res.json().error, error, `${label}: ${error}`)
+  }
+})

@@ -11,6 +11,12 @@ export interface GrantContext {
   secretVerified: boolean
   form: Record<string, string>
   log: FastifyBaseLogger
+  /**
+   * Counts the request against the client's own rate limit, once the client has proved itself (its
+   * secret, or an assertion its key signed); throws RateLimited over the limit. Counting only then
+   * keeps a caller who merely knows a client id from using up that client's limit. Idempotent.
+   */
+  clientProven: () => Promise<void>
 }
 
 /** The token response (reference §5); `refresh_token` is left out where there is none. */
