@@ -55,7 +55,8 @@ const DATABASE_FREE = [
   'test/oauth/assertion.test.ts',
   'test/oauth/authorize-request.test.ts',
   'test/oauth/policy.test.ts',
-  'test/registry/password-rules.test.ts'
+  'test/registry/password-rules.test.ts',
+  'test/registry/record-cache.test.ts'
 ]
 
 for (const f of DATABASE_FREE) {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { sql } from 'kysely'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
@@ -8,6 +9,13 @@ import { issueGrantToken } from './issue.js'
 import type { GrantContext, TokenResponse } from './types.js'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+
+let standIn: string | undefined
+/** An RSA public key nobody holds the private half of, checked against when the subject is unknown. */
+function standInKey (): string {
+  standIn ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
+  return standIn
+}
 
 /** The audiences an org accepts: the configured ones (AoC's by default), its token URL and its issuer. */
 export function assertionRules (g: GrantContext): AssertionRules {
@@ -40,12 +48,17 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
     .where((eb) => eb.or([eb(sql`lower(email)`, '=', sub.toLowerCase()), eb('id', '=', sub)]))
     .orderBy(sql`(id = ${sub})`, 'desc')
     .executeTakeFirst())
-  if (!user) throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
+  if (!user) {
+    // The same signature check as for a known user, so the time taken does not tell whether the e-mail exists.
+    await verifyAssertionSignature(form.assertion!, assertion.header.alg, [{ kind: 'user', pem: client.public_key ?? standInKey() }])
+    throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
+  }
 
   const candidates: CandidateKey[] = []
   if (user.public_key) candidates.push({ kind: 'user', pem: user.public_key })
   if (client.public_key) candidates.push({ kind: 'global', pem: client.public_key })
   const verifiedBy = await verifyAssertionSignature(form.assertion!, assertion.header.alg, candidates)
+  if (verifiedBy !== 'none') await g.clientProven()
 
   const { listed, knownNodeAccessKeys } = await listingAndNodes(ctx, org, client, user.id, form.scope)
   const decision = decide({
