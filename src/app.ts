@@ -13,7 +13,7 @@ import { resolveMasterKey } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
-import { registerErrorHandling } from './plugins/errors.js'
+import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.js'
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { JtiRecorder, purgeExpired } from './oauth/replay.js'
 import browserRoutes from './routes/browser.js'
@@ -64,7 +64,10 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       trustProxy: config.trustProxy,
       ajv: { customOptions: { removeAdditional: false } },
       schemaController: strictSchemaController,
-      routerOptions: { ignoreTrailingSlash: true }
+      routerOptions: { ignoreTrailingSlash: true },
+      // The router's own errors (a bad percent-encoding in the path...) would otherwise get
+      // fastify's default body, without a request id, even on the OAuth endpoints.
+      frameworkErrors: frameworkErrorHandler(oauthErrorResponder)
     }).withTypeProvider<TypeBoxTypeProvider>()
 
     app.decorate('ctx', ctx)

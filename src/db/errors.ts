@@ -6,3 +6,12 @@ export function isUniqueViolation (err: unknown): err is { code: string, constra
 export function isForeignKeyViolation (err: unknown): err is { code: string } {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23503'
 }
+
+/**
+ * Text PostgreSQL refuses to store: 22021 (a NUL byte in text) and 22P05 (`\u0000` in jsonb).
+ * The caller sent it, so it is the caller's error, not the server's.
+ */
+export function isUnstorableText (err: unknown): err is { code: string } {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  return code === '22021' || code === '22P05'
+}

@@ -1,5 +1,21 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { isUnstorableText } from '../db/errors.js'
 import { RestError } from '../errors.js'
+import { RouteMethods } from './route-methods.js'
+
+/** Claims an error for the OAuth endpoints (OAuth JSON) or leaves it (undefined) to the REST handling. */
+export type OAuthResponder = (err: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined
+
+/**
+ * No route answers this method and path. `allowed` names the methods that routes answer for the
+ * path (empty: no route has it). REST answers 404 either way; the OAuth responder tells them apart.
+ */
+export class NoRouteError extends RestError {
+  constructor (readonly method: string, readonly path: string, readonly allowed: string[]) {
+    super(404, 'not_found', `no route for ${method} ${path}`)
+    this.name = 'NoRouteError'
+  }
+}
 
 interface AjvIssue { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
 
@@ -22,6 +38,8 @@ function validationToRest (err: FastifyError): RestError {
 /** Framework errors (body parsing, size, media type) that carry a 4xx, as REST errors. */
 function frameworkToRest (err: FastifyError): RestError | undefined {
   switch (err.code) {
+    case 'FST_ERR_BAD_URL': return new RestError(400, 'invalid_parameter', 'the URL path holds an invalid percent-encoding')
+    case 'FST_ERR_MAX_PARAM_LENGTH': return new RestError(414, 'invalid_parameter', 'a path parameter is too long')
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return new RestError(413, 'payload_too_large', 'request body is too large')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new RestError(415, 'unsupported_media_type', 'send the body as application/json')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new RestError(422, 'parameter_missing', 'a JSON body is required', 'body')
@@ -46,20 +64,55 @@ export function sendRestError (reply: FastifyReply, request: FastifyRequest, err
 }
 
 /**
- * The one error handler. Other plugins (the OAuth endpoints) may claim an error first through
- * `oauthErrorResponder`; everything else is a REST error as the reference says.
+ * Text that the database refused to store (U+0000) is the caller's error. refuseNulCharacters keeps
+ * it from REST routes, so reaching here means some input escaped that check: logged to be closed.
  */
-export function registerErrorHandling (app: FastifyInstance, oauthResponder?: (err: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const claimed = oauthResponder?.(err, request, reply)
-    if (claimed) return claimed
-    if (err instanceof RestError) return sendRestError(reply, request, err)
-    if (err.validation) return sendRestError(reply, request, validationToRest(err))
-    const mapped = frameworkToRest(err)
-    if (mapped) return sendRestError(reply, request, mapped)
-    request.log.error({ err }, 'unhandled error')
-    return sendRestError(reply, request, new RestError(500, 'internal_error', 'internal error; quote the request_id when reporting it'))
+function unstorableTextToRest (err: unknown, request: FastifyRequest): RestError | undefined {
+  if (!isUnstorableText(err)) return undefined
+  request.log.warn({ sqlstate: err.code }, 'the database refused a parameter holding U+0000')
+  return new RestError(422, 'invalid_parameter', 'a parameter holds a character that cannot be stored (U+0000)')
+}
+
+/**
+ * Answers any error: the OAuth responder may claim it first (OAuth JSON on the OAuth endpoints);
+ * everything else is a REST error as the reference says, never a stack or the framework's shape.
+ */
+function answerError (raw: unknown, request: FastifyRequest, reply: FastifyReply, oauthResponder?: OAuthResponder): FastifyReply {
+  // As a 4xx, so that the OAuth responder answers invalid_request rather than server_error.
+  const err = (unstorableTextToRest(raw, request) ?? raw) as FastifyError
+  const claimed = oauthResponder?.(err, request, reply)
+  if (claimed) return claimed
+  if (err instanceof RestError) return sendRestError(reply, request, err)
+  if (err.validation) return sendRestError(reply, request, validationToRest(err))
+  const mapped = frameworkToRest(err)
+  if (mapped) return sendRestError(reply, request, mapped)
+  request.log.error({ err }, 'unhandled error')
+  return sendRestError(reply, request, new RestError(500, 'internal_error', 'internal error; quote the request_id when reporting it'))
+}
+
+/**
+ * The one error handler, and the not-found handler. Other plugins (the OAuth endpoints) may claim
+ * an error first through `oauthResponder`; everything else is a REST error.
+ */
+export function registerErrorHandling (app: FastifyInstance, oauthResponder?: OAuthResponder): void {
+  const routes = new RouteMethods()
+  app.addHook('onRoute', (route) => { routes.add(route.method, route.url) })
+  app.setErrorHandler((err: FastifyError, request, reply) => answerError(err, request, reply, oauthResponder))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!
+    return answerError(new NoRouteError(request.method, path, routes.allowedFor(path)), request, reply, oauthResponder)
   })
-  app.setNotFoundHandler((request, reply) =>
-    sendRestError(reply, request, new RestError(404, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)))
+}
+
+/**
+ * Fastify's `frameworkErrors` server option: errors the router raises before any route or hook
+ * runs (a path that is not valid percent-encoding, a path parameter over maxParamLength, a failed
+ * async constraint). They get the same answers as every other error, and the request id that the
+ * onRequest hook would have set.
+ */
+export function frameworkErrorHandler (oauthResponder?: OAuthResponder): NonNullable<FastifyServerOptions['frameworkErrors']> {
+  return (err, request, reply) => {
+    reply.header('X-Request-Id', request.id)
+    answerError(err, request, reply, oauthResponder)
+  }
 }

@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { RestError } from '../errors.js'
 import { OAuthError } from '../oauth/errors.js'
+import { NoRouteError } from './errors.js'
 
 /** Paths whose errors are OAuth JSON (RFC 6749 §5.2), not REST errors. */
 export function isOAuthPath (url: string): boolean {
@@ -16,6 +18,28 @@ export function sendOAuthError (reply: FastifyReply, request: FastifyRequest, er
 }
 
 /**
+ * No route for the request, in OAuth JSON like every answer here (reference §8). A wrong method on
+ * an endpoint is a 405 with `Allow` (RFC 9110 §15.5.6): a strict client or HTTP library reads that
+ * as "right URL, wrong method" and can act on it. An unknown path is a 404, not RFC 6749's usual
+ * 400: no change to the parameters can make a missing endpoint answer, and a 404 says so.
+ */
+function noRouteToOAuth (err: NoRouteError): OAuthError {
+  const mapped = err.allowed.length === 0
+    ? new OAuthError('invalid_request', 'there is no such endpoint', err.message)
+    : new OAuthError('invalid_request', `this endpoint takes ${err.allowed.join(', ')}`, err.message)
+  mapped.status = err.allowed.length === 0 ? 404 : 405
+  if (err.allowed.length > 0) mapped.headers.Allow = err.allowed.join(', ')
+  return mapped
+}
+
+/** What a caller is told of a malformed request: our own messages name the fault and may be shown; a framework's are for the log. */
+function malformedDescription (err: FastifyError): string {
+  if (err instanceof RestError) return err.message
+  if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'the request URL is malformed'
+  return 'the request is malformed: send form-encoded parameters'
+}
+
+/**
  * Claims errors on the OAuth endpoints, framework errors included (an oversized or unparsable
  * body), so that every answer there is OAuth JSON and never a framework's default body.
  */
@@ -24,11 +48,13 @@ export function oauthErrorResponder (raw: unknown, request: FastifyRequest, repl
   if (!isOAuthPath(request.url)) return undefined
   const err = raw as FastifyError
   let mapped: OAuthError
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+  if (err instanceof NoRouteError) {
+    mapped = noRouteToOAuth(err)
+  } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     mapped = new OAuthError('invalid_request', 'the request body is too large')
     mapped.status = 413
   } else if (err.validation || (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 429)) {
-    mapped = new OAuthError('invalid_request', 'the request is malformed: send form-encoded parameters', err.message)
+    mapped = new OAuthError('invalid_request', malformedDescription(err), err.message)
   } else if (err.statusCode === 429) {
     mapped = new OAuthError('temporarily_unavailable', 'too many requests; retry later')
     mapped.status = 429
