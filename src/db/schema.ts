@@ -21,6 +21,8 @@ export interface UsersTable {
   deactivated: Generated<boolean>
   public_key: string | null
   password_hash: string | null
+  /** set at deactivation: access tokens issued at or before it are refused, also after a reactivation */
+  tokens_valid_after: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   created_at: Timestamp
   updated_at: Timestamp
 }

@@ -63,6 +63,18 @@ export async function redeemAuthorizationCode (db: Db, orgId: string, clientId: 
   return { ok: false, reason: 'reused' }
 }
 
+/**
+ * Ends the user's codes not exchanged yet (a deactivation), so that none is exchanged once the user
+ * is active again; an exchange then reads `expired`. Runs in the caller's transaction.
+ */
+export async function expirePendingCodesOfUser (db: Db, userId: string): Promise<void> {
+  await db.updateTable('authorization_codes').set({ expires_at: sql<Date>`now()` })
+    .where('user_id', '=', userId).where('used_at', 'is', null)
+    // Only live codes: the expires_at index finds them, as the table has no index on user_id.
+    .where('expires_at', '>', sql<Date>`now()`)
+    .execute()
+}
+
 async function revokeIssued (db: Db, issued: Pick<AuthorizationCode, 'access_token_jti' | 'access_token_expires_at' | 'refresh_family_id'>): Promise<void> {
   if (issued.access_token_jti && issued.access_token_expires_at) {
     await revokeAccessTokens(db, [{ jti: issued.access_token_jti, expiresAt: issued.access_token_expires_at }])

@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
 import { familyOfToken, revokeFamily } from './refresh-tokens.js'
-import { issuerFor, TokenInvalidError, verifyAccessToken, type AccessTokenClaims } from './tokens.js'
+import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken, type AccessTokenClaims } from './tokens.js'
 
 /** RFC 7662 §2.2: an active token's claims, or `{active: false}` and nothing else. */
 export type IntrospectionResponse =
@@ -11,7 +11,7 @@ export type IntrospectionResponse =
 /**
  * The token's claims when it is valid now and belongs to this org and to the asking client; else
  * undefined. Valid now means: signature, audience and expiry, not revoked, and its user still
- * exists and is active (what the REST API also checks).
+ * exists, is active and was not deactivated since the token was issued (what the REST API also checks).
  */
 export async function activeTokenOf (ctx: AppContext, org: Organization, client: Client, token: string): Promise<AccessTokenClaims | undefined> {
   let claims: AccessTokenClaims
@@ -24,10 +24,10 @@ export async function activeTokenOf (ctx: AppContext, org: Organization, client:
   if (claims.iss !== issuerFor(ctx.config.publicUrl, org.name) || claims.organization_id !== org.id || claims.client_id !== client.id) return undefined
   const row = await ctx.db.selectFrom('users as u')
     .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
-    .select(['u.deactivated', 'r.jti as revoked'])
+    .select(['u.deactivated', 'u.tokens_valid_after', 'r.jti as revoked'])
     .where('u.id', '=', claims.user_id).where('u.organization_id', '=', org.id)
     .executeTakeFirst()
-  if (!row || row.deactivated || row.revoked) return undefined
+  if (!row || row.deactivated || row.revoked || issuedBeforeCutOff(claims.iat, row.tokens_valid_after)) return undefined
   return claims
 }
 

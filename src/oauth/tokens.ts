@@ -73,6 +73,18 @@ export class TokenInvalidError extends Error {
   constructor (readonly reason: string) { super('invalid access token') }
 }
 
+/**
+ * Whether a token's `iat` is not after the user's cut-off (`tokens_valid_after`, set at its last
+ * deactivation), so that the token must be refused. `iat` has whole seconds: a token of the
+ * cut-off's own second may have been issued just before it, so it is refused too. What that costs:
+ * a token issued after a reactivation, but within that same second, is refused as well, and its
+ * client has to get another. `iat` comes from the issuing instance's clock and the cut-off from the
+ * database's; a skew between them moves the boundary by as much.
+ */
+export function issuedBeforeCutOff (iat: number, tokensValidAfter: Date | null): boolean {
+  return tokensValidAfter !== null && iat * 1000 <= tokensValidAfter.getTime()
+}
+
 const MAX_TOKEN_LENGTH = 8192
 
 /**

@@ -1,13 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
-import { issuerFor, TokenInvalidError, verifyAccessToken } from '../oauth/tokens.js'
+import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken } from '../oauth/tokens.js'
 import type { AppContext, Caller } from '../context.js'
 import { ADMIN_SCOPES } from '../oauth/policy.js'
 
 /**
  * Verifies the Bearer token and checks, on every request, what may have changed since it was
- * issued: revoked, user deleted or deactivated, client deleted. So deactivation and revocation take
- * effect at once on every instance.
+ * issued: revoked, user deleted or deactivated (or issued before its last deactivation), client
+ * deleted. So deactivation and revocation take effect at once on every instance, and a
+ * reactivation brings no old token back.
  */
 export async function authenticate (ctx: AppContext, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization
@@ -27,7 +28,7 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
     .innerJoin('organizations as o', 'o.id', 'u.organization_id')
     .leftJoin('clients as c', (j) => j.onRef('c.organization_id', '=', 'u.organization_id').on('c.id', '=', claims.client_id))
     .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
-    .select(['u.id', 'u.email', 'u.organization_admin', 'u.deactivated', 'o.id as org_id', 'o.name as org_name', 'c.id as client_row', 'r.jti as revoked'])
+    .select(['u.id', 'u.email', 'u.organization_admin', 'u.deactivated', 'u.tokens_valid_after', 'o.id as org_id', 'o.name as org_name', 'c.id as client_row', 'r.jti as revoked'])
     .where('u.id', '=', claims.user_id)
     .where('u.organization_id', '=', claims.organization_id)
     .executeTakeFirst()
@@ -39,6 +40,7 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
   if (claims.iss !== issuerFor(ctx.config.publicUrl, row.org_name)) return refuse('issuer mismatch')
   if (row.revoked) return refuse('revoked')
   if (row.deactivated) return refuse('user deactivated')
+  if (issuedBeforeCutOff(claims.iat, row.tokens_valid_after)) return refuse('issued before the user\'s last deactivation')
   if (!row.client_row) return refuse('client gone')
   const scopes = claims.scope.split(' ').filter(Boolean)
   return {

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
 import { newClientSecret, newId } from '../ids.js'
 import type { SecretBox } from '../keys/secret-box.js'
-import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 import { checkedPublicKey } from './users.js'
 import { checkOrigin, checkRedirectUri } from './uris.js'
 
@@ -114,7 +114,7 @@ export async function createClient (db: Db, box: SecretBox, orgId: string, field
 export async function listClients (db: Db, orgId: string, query: ListQuery): Promise<Listed<PublicClient>> {
   let base = db.selectFrom('clients').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
 }
 
 /** The stored row, secret columns included; for the OAuth endpoints. */

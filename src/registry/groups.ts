@@ -3,7 +3,7 @@ import type { Database, Group } from '../db/schema.js'
 import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { newId } from '../ids.js'
-import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 
 type Db = Kysely<Database>
 
@@ -49,7 +49,7 @@ export async function getGroup (db: Db, orgId: string, id: string): Promise<Grou
 export async function listGroups (db: Db, orgId: string, query: ListQuery): Promise<Listed<Group>> {
   let base = db.selectFrom('groups').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
 }
 
 /** Changes the given fields; a name taken by another group is a ConflictError. */

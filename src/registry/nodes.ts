@@ -3,7 +3,7 @@ import type { Database, Node } from '../db/schema.js'
 import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
 import { newId } from '../ids.js'
-import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 
 type Db = Kysely<Database>
 
@@ -79,7 +79,7 @@ export async function findNodeByAccessKey (db: Db, orgId: string, accessKey: str
 export async function listNodes (db: Db, orgId: string, query: ListQuery): Promise<Listed<Node>> {
   let base = db.selectFrom('nodes').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
 }
 
 /** Changes the given fields; an access key taken by another node is a ConflictError. */

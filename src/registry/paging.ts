@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from 'kysely'
+import { sql, type SelectQueryBuilder } from 'kysely'
 
 /** ascli asks per_page=1000; we serve up to that and clamp anything outside [1, 1000]. */
 export const MAX_PER_PAGE = 1000
@@ -19,6 +19,19 @@ export function pageOf (query: ListQuery): Page {
 /** A `q` term as an ILIKE substring pattern, with LIKE's wildcards taken literally. */
 export function containsPattern (q: string): string {
   return '%' + q.replace(/[\\%_]/g, (c) => '\\' + c) + '%'
+}
+
+/**
+ * With a `q`, rows whose `columns` equal it without case sort first; the caller's stable order
+ * follows. ascli resolves `%name:<value>` from the first page of `?q=<value>` alone (reference §9),
+ * so the exact name must be on it however many other names contain the value.
+ */
+export function exactMatchesFirst<DB, TB extends keyof DB, O> (
+  qb: SelectQueryBuilder<DB, TB, O>, q: string | undefined, columns: readonly string[]
+): SelectQueryBuilder<DB, TB, O> {
+  if (!q) return qb
+  const exact = sql.join(columns.map((c) => sql`lower(${sql.ref(c)}) = lower(${q})`), sql` or `)
+  return qb.orderBy(sql`(${exact})`, 'desc')
 }
 
 /** A page of rows with the total for the same filter over all pages. */

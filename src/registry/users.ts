@@ -4,8 +4,9 @@ import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
 import { newId } from '../ids.js'
 import { normalisePem, parsePublicKeyPem, PublicKeyError } from '../keys/public-key.js'
+import { expirePendingCodesOfUser } from '../oauth/authorization-codes.js'
 import { revokeRefreshTokensOfUser } from '../oauth/refresh-tokens.js'
-import { containsPattern, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 
 type Db = Kysely<Database>
 
@@ -20,8 +21,8 @@ export interface UserFields {
   public_key?: string | null
 }
 
-/** A user as the API shows it: never the password hash. */
-export type PublicUser = Omit<User, 'password_hash'>
+/** A user as the API shows it: never the password hash, nor the token cut-off (internal). */
+export type PublicUser = Omit<User, 'password_hash' | 'tokens_valid_after'>
 
 const PUBLIC_COLUMNS = ['id', 'organization_id', 'email', 'name', 'first_name', 'last_name', 'organization_admin', 'deactivated', 'public_key', 'created_at', 'updated_at'] as const
 
@@ -85,14 +86,16 @@ export async function listUsers (db: Db, orgId: string, query: ListQuery): Promi
     const pattern = containsPattern(query.q)
     base = base.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('email', 'ilike', pattern)]))
   }
-  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name', 'email']).orderBy('created_at').orderBy('id'))
 }
 
 /**
  * Changes the given fields. With `passwordHash` (a hash sets the password, null removes it) the
  * user's browser sessions end in the same transaction, and its refresh tokens are revoked with the
  * access tokens they issued, so nothing obtained with the old password, perhaps by whoever learnt
- * it, outlives the change.
+ * it, outlives the change. A deactivation (an active user set `deactivated`) does the same, also
+ * ends the codes not exchanged yet and sets the user's token cut-off: the access tokens no refresh
+ * token issued are JWTs nothing lists, and only the cut-off keeps a reactivation from reviving them.
  */
 export async function updateUser (db: Db, orgId: string, id: string, fields: UserFields, passwordHash?: string | null): Promise<void> {
   const { public_key: pk, ...rest } = fields
@@ -103,18 +106,24 @@ export async function updateUser (db: Db, orgId: string, id: string, fields: Use
     ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
     updated_at: sql<Date>`now()`
   }
-  const update = async (q: Db) => {
-    const res = await q.updateTable('users').set(set)
+  const update = async (q: Db, cutOff: boolean) => {
+    const res = await q.updateTable('users').set(cutOff ? { ...set, tokens_valid_after: sql<Date>`now()` } : set)
       .where('organization_id', '=', orgId).where('id', '=', id)
       .executeTakeFirst()
     if (res.numUpdatedRows === 0n) throw new NotFoundError('user')
   }
   try {
-    if (passwordHash === undefined) return await update(db)
+    if (passwordHash === undefined && fields.deactivated !== true && fields.organization_admin !== false) return await update(db, false)
     await db.transaction().execute(async (trx) => {
-      await update(trx)
-      await endBrowserSessions(trx, orgId, id)
-      await revokeRefreshTokensOfUser(trx, id)
+      const removing = adminRemovingField(fields)
+      if (removing) await keepAnActiveAdmin(trx, orgId, id, removing)
+      const deactivating = fields.deactivated === true && await lockIfActive(trx, orgId, id)
+      await update(trx, deactivating)
+      if (passwordHash !== undefined || deactivating) {
+        await endBrowserSessions(trx, orgId, id)
+        await revokeRefreshTokensOfUser(trx, id)
+      }
+      if (deactivating) await expirePendingCodesOfUser(trx, id)
     })
   } catch (err) { conflictOnEmail(err) }
 }
@@ -132,6 +141,38 @@ export async function getPasswordHash (db: Db, orgId: string, id: string): Promi
   return row.password_hash
 }
 
+/**
+ * Whether the user is active, locking its row till the transaction ends: of two concurrent
+ * deactivations only the first sees it active, so a repeated one leaves the cut-off where it was.
+ */
+async function lockIfActive (db: Db, orgId: string, id: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('deactivated')
+    .where('organization_id', '=', orgId).where('id', '=', id).forUpdate().executeTakeFirst()
+  return row?.deactivated === false
+}
+
+/** The field by which `fields` would take the user out of the active administrators, if it is one. */
+function adminRemovingField (fields: UserFields): 'organization_admin' | 'deactivated' | undefined {
+  if (fields.organization_admin === false) return 'organization_admin'
+  if (fields.deactivated === true) return 'deactivated'
+  return undefined
+}
+
+/**
+ * Refuses (409, naming `param`) to take away the organization's last active administrator, by a
+ * demotion, a deactivation or a deletion: nobody could then manage the organization through the
+ * API. It locks the active administrators' rows, in id order, till the transaction ends: of two
+ * concurrent removals of the last two, the second waits for the first, then sees only one left.
+ */
+async function keepAnActiveAdmin (db: Db, orgId: string, userId: string, param?: string): Promise<void> {
+  const admins = await db.selectFrom('users').select('id')
+    .where('organization_id', '=', orgId).where('organization_admin', '=', true).where('deactivated', '=', false)
+    .orderBy('id').forUpdate().execute()
+  if (admins.length === 1 && admins[0]!.id === userId) {
+    throw new ConflictError('the organization must keep an active administrator: make another user one first', param)
+  }
+}
+
 async function endBrowserSessions (db: Db, orgId: string, userId: string): Promise<void> {
   await db.deleteFrom('browser_sessions').where('organization_id', '=', orgId).where('user_id', '=', userId).execute()
 }
@@ -139,6 +180,7 @@ async function endBrowserSessions (db: Db, orgId: string, userId: string): Promi
 /** Removes the user with its memberships and its client authorizations, in one transaction. */
 export async function deleteUser (db: Db, orgId: string, id: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    await keepAnActiveAdmin(trx, orgId, id)
     const res = await trx.deleteFrom('users').where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
     if (res.numDeletedRows === 0n) throw new NotFoundError('user')
     await trx.deleteFrom('client_authorizations')

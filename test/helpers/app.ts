@@ -94,6 +94,18 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
   }
 }
 
+/**
+ * Waits until a token issued now is after the user's token cut-off (set at its last deactivation):
+ * `iat` has whole seconds, so until the second after the cut-off's.
+ */
+export async function pastCutOff (ta: TestApp, userId: string): Promise<void> {
+  const { tokens_valid_after: cutOff } = await ta.app.ctx.db.selectFrom('users').select('tokens_valid_after')
+    .where('id', '=', userId).executeTakeFirstOrThrow()
+  if (!cutOff) throw new Error('the user has no token cut-off')
+  const wait = (Math.floor(cutOff.getTime() / 1000) + 1) * 1000 - Date.now()
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+}
+
 /** `app.inject` with a Bearer token and a JSON body. */
 export async function call (app: FastifyInstance, token: string | undefined, method: InjectOptions['method'], url: string, body?: unknown): Promise<LightMyRequestResponse> {
   return await app.inject({

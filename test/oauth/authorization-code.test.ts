@@ -251,6 +251,20 @@ t.test('a user deactivated between authorize and exchange: invalid_grant', async
   t.notOk('access_token' in res.json())
 })
 
+t.test('a code not exchanged before a deactivation stays dead after the reactivation', async (t) => {
+  const bob = await signedIn()
+  const client = await browserClient(ta, org)
+  const code = await codeFor(client, {}, bob.jar)
+  for (const deactivated of [true, false]) {
+    const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { deactivated })
+    t.equal(put.statusCode, 204, errorOf(put))
+  }
+  const res = await exchange(client, code)
+  t.equal(res.statusCode, 400, errorOf(res))
+  t.match(res.json(), { error: 'invalid_grant', error_description: /expired/ })
+  t.notOk('access_token' in res.json())
+})
+
 t.test('an admin with scope admin:all: the admin lifetime and no refresh token', async (t) => {
   await setPassword(ta, org.admin.id, PASSWORD)
   const jar = new Jar()

@@ -2,8 +2,8 @@
 // RFC 9700 §4.14.2), and RFC 7009 revocation of refresh tokens. Tokens come from the code flow over app.inject.
 import t from 'tap'
 import { hashOpaque } from '../../src/oauth/opaque.js'
-import { buildTestApp, call, newOrg } from '../helpers/app.js'
-import { authorize, browserClient, Jar, pkcePair, setPassword, signIn } from '../helpers/signin.js'
+import { buildTestApp, call, newOrg, pastCutOff } from '../helpers/app.js'
+import { authorize, browse, browserClient, Jar, pkcePair, setPassword, signIn } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' })
 const { app } = ta
@@ -16,13 +16,13 @@ type Form = Record<string, string | undefined>
 interface Tokens { access: string, refresh: string }
 
 /** A user of the org with a password, signed in in its own jar. */
-async function signedIn (): Promise<{ id: string, jar: Jar }> {
+async function signedIn (): Promise<{ id: string, email: string, jar: Jar }> {
   const { user } = await org.newUser()
   await setPassword(ta, user.id, PASSWORD)
   const jar = new Jar()
   const res = await signIn(app, jar, org.orgName, user.email, PASSWORD)
   if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`)
-  return { id: user.id, jar }
+  return { id: user.id, email: user.email, jar }
 }
 
 const alice = await signedIn()
@@ -209,6 +209,34 @@ t.test('a user deactivated since the code exchange: invalid_grant', async (t) =>
   t.equal(res.statusCode, 400)
   t.equal(res.json().error, 'invalid_grant')
   t.notOk('access_token' in res.json())
+})
+
+t.test('deactivated, then reactivated: every credential from before stays dead; a new sign-in works', async (t) => {
+  const bob = await signedIn()
+  const client = await browserClient(ta, org)
+  const old = await grant(client, undefined, bob.jar)
+  t.ok((await introspect(client, old.access)).active, 'the access token is active before')
+  for (const deactivated of [true, false]) {
+    const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { deactivated })
+    t.equal(put.statusCode, 204, errorOf(put))
+  }
+  t.equal((await call(app, old.access, 'GET', '/api/v1/self')).statusCode, 401, 'the REST API refuses the old access token')
+  t.notOk((await introspect(client, old.access)).active, 'introspection reads it inactive')
+  const res = await refresh(client, old.refresh)
+  t.equal(res.statusCode, 400, 'the old refresh token is refused')
+  t.match(res.json(), { error: 'invalid_grant', error_description: /revoked/ })
+  const query = new URLSearchParams({ response_type: 'code', client_id: client.id, redirect_uri: client.redirectUri })
+  const page = await browse(app, bob.jar, 'GET', `${base}/authorize?${query.toString()}`)
+  t.equal(page.statusCode, 302, 'the browser session ended')
+  t.match(page.headers.location, `${base}/login?`, 'authorize asks for a sign-in')
+
+  await pastCutOff(ta, bob.id)
+  t.equal((await signIn(app, bob.jar, org.orgName, bob.email, PASSWORD)).statusCode, 303, 'the user signs in again')
+  const fresh = await grant(client, undefined, bob.jar)
+  t.equal((await call(app, fresh.access, 'GET', '/api/v1/self')).statusCode, 200, 'its new access token works')
+  t.ok((await introspect(client, fresh.access)).active, 'and is active')
+  const rotated = await refresh(client, fresh.refresh)
+  t.equal(rotated.statusCode, 200, `its new refresh token works ${errorOf(rotated)}`)
 })
 
 t.test('revoking a refresh token (RFC 7009) revokes its family, with or without token_type_hint', async (t) => {

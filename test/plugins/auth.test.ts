@@ -2,7 +2,7 @@ import t from 'tap'
 import { decodeJwt } from 'jose'
 import { issueAccessToken, issuerFor } from '../../src/oauth/tokens.js'
 import { createClient } from '../../src/registry/clients.js'
-import { buildTestApp, call, newOrg } from '../helpers/app.js'
+import { buildTestApp, call, newOrg, pastCutOff } from '../helpers/app.js'
 
 const ta = await buildTestApp(t)
 const { app, config } = ta
@@ -17,6 +17,32 @@ t.test('a revoked token is refused at once', async (t) => {
   const res = await call(app, token, 'GET', '/api/v1/self')
   t.equal(res.statusCode, 401)
   t.match(res.json(), { code: 'unauthorized', message: String, request_id: String })
+})
+
+t.test('a deactivation outlives a reactivation: only tokens issued after it work', async (t) => {
+  const { user, token } = await org.newUser()
+  const setDeactivated = async (deactivated: boolean) =>
+    (await call(app, org.adminToken, 'PUT', `/api/v1/users/${user.id}`, { deactivated })).statusCode
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200)
+  t.equal(await setDeactivated(true), 204)
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401, 'deactivated')
+  t.equal(await setDeactivated(false), 204)
+  t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401, 'reactivated: the token from before stays refused')
+  await pastCutOff(ta, user.id)
+  const fresh = await org.tokenFor(user)
+  t.equal((await call(app, fresh, 'GET', '/api/v1/self')).statusCode, 200, 'a token issued after the reactivation works')
+})
+
+t.test('a token of the cut-off\'s own second is refused, as iat has whole seconds', async (t) => {
+  const { user, token } = await org.newUser()
+  const iatMs = decodeJwt(token).iat! * 1000
+  const statusWithCutOff = async (ms: number) => {
+    await app.ctx.db.updateTable('users').set({ tokens_valid_after: new Date(ms) }).where('id', '=', user.id).execute()
+    return (await call(app, token, 'GET', '/api/v1/self')).statusCode
+  }
+  t.equal(await statusWithCutOff(iatMs + 999), 401, 'a cut-off late in the token\'s second')
+  t.equal(await statusWithCutOff(iatMs), 401, 'a cut-off at the second\'s start, maybe before the token: the price of whole seconds')
+  t.equal(await statusWithCutOff(iatMs - 1), 200, 'a cut-off in the second before')
 })
 
 t.test('a token whose issuer names another organization is refused', async (t) => {

@@ -181,12 +181,44 @@ async function sessionsOf (userId: string): Promise<string[]> {
   return (await db.selectFrom('browser_sessions').select('id_hash').where('user_id', '=', userId).execute()).map((r) => r.id_hash)
 }
 
+async function cutOffOf (userId: string): Promise<number | undefined> {
+  return (await db.selectFrom('users').select('tokens_valid_after').where('id', '=', userId).executeTakeFirstOrThrow()).tokens_valid_after?.getTime()
+}
+
 /** An answer that could carry a user must carry neither the password nor its hash. */
 function noPasswordIn (t: Test, body: string, password: string, label: string): void {
   t.notMatch(body, /password/, `${label}: no password field`)
   t.notMatch(body, '$argon2', `${label}: no hash`)
   t.notMatch(body, password, `${label}: not the password`)
 }
+
+t.test('a deactivation ends that user\'s browser sessions and sets its token cut-off, once', async (t) => {
+  const { user } = await org.newUser()
+  const bystander = await org.newUser()
+  const session = await openSession(org.orgId, user.id)
+  const kept = await openSession(org.orgId, bystander.user.id)
+  const setDeactivated = async (deactivated: boolean) =>
+    (await call(app, org.adminToken, 'PUT', `/api/v1/users/${user.id}`, { deactivated })).statusCode
+
+  t.equal(await setDeactivated(false), 204)
+  t.same(await sessionsOf(user.id), [session], 'deactivated: false for an active user ends nothing')
+  t.equal(await cutOffOf(user.id), undefined, 'and sets no cut-off')
+
+  t.equal(await setDeactivated(true), 204)
+  t.same(await sessionsOf(user.id), [], 'the user\'s session is gone')
+  t.same(await sessionsOf(bystander.user.id), [kept], 'another user\'s session stays')
+  const cutOff = await cutOffOf(user.id)
+  t.ok(cutOff, 'the cut-off is set')
+  t.equal(await cutOffOf(bystander.user.id), undefined, 'only for that user')
+
+  t.equal(await setDeactivated(true), 204)
+  t.equal(await cutOffOf(user.id), cutOff, 'deactivating a deactivated user leaves the cut-off')
+  t.equal(await setDeactivated(false), 204)
+  t.equal(await cutOffOf(user.id), cutOff, 'so does the reactivation')
+  const got = await call(app, org.adminToken, 'GET', `/api/v1/users/${user.id}`)
+  t.equal(got.json().deactivated, false)
+  t.notOk('tokens_valid_after' in got.json(), 'the cut-off is not part of the user the API shows')
+})
 
 t.test('POST /users with a password stores its argon2id hash and answers neither', async (t) => {
   const password = 'Tr0ub4dor&3-create'
