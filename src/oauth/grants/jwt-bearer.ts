@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto'
 import { sql } from 'kysely'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
@@ -10,12 +9,22 @@ import type { GrantContext, TokenResponse } from './types.js'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
-let standIn: string | undefined
-/** An RSA public key nobody holds the private half of, checked against when the subject is unknown. */
-function standInKey (): string {
-  standIn ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
-  return standIn
-}
+/**
+ * An RSA-2048 public key whose private half was thrown away when it was made, checked against when
+ * the subject is unknown. A constant, so the first unknown subject does not stall the event loop
+ * generating one.
+ */
+const STAND_IN_KEY = [
+  '-----BEGIN PUBLIC KEY-----',
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtywlNyRvhYLsIA3r4fIR',
+  's8ctVewHCNCEqqGss/pp5jTjoXn0dOhfDsn1kmy158c8Phkja/VVfM2/f8JQ0PUd',
+  'MHoxyKISsXgXem9HwczHWh+eo82pnTbF9iHklHB9zUrkgjq1WQYLb4hcL/gvIjPH',
+  'GhS2cLFw4jJO7T1+dUNckeudUAMB2bdR3rpfRr06ObXPrVJBgHDJE1Oa1Z37kzYf',
+  'bThN8Y4lFl62EkJdOcTgpNlcl7SIT6Jkw3jtF3z6fG3sF3khoKIbtReYeSV4SMNG',
+  '+xSK6S505ErkTxinzyptOzaqXuZXTt5+JLbofYECXXCxtxIpKP6ydIMZNO6R6NJI',
+  'FQIDAQAB',
+  '-----END PUBLIC KEY-----'
+].join('\n')
 
 /** The audiences an org accepts: the configured ones (AoC's by default), its token URL and its issuer. */
 export function assertionRules (g: GrantContext): AssertionRules {
@@ -50,7 +59,7 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
     .executeTakeFirst())
   if (!user) {
     // The same signature check as for a known user, so the time taken does not tell whether the e-mail exists.
-    await verifyAssertionSignature(form.assertion!, assertion.header.alg, [{ kind: 'user', pem: client.public_key ?? standInKey() }])
+    await verifyAssertionSignature(form.assertion!, assertion.header.alg, [{ kind: 'user', pem: client.public_key ?? STAND_IN_KEY }])
     throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
   }
 
