@@ -10,6 +10,7 @@ import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
 import { handleTokenRequest } from '../oauth/token-endpoint.js'
 import { registerClientCors } from '../plugins/client-cors.js'
+import { isOAuthPath } from '../plugins/oauth-errors.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
 const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) })
@@ -76,7 +77,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addSchema(OAuthErrorBody)
   app.addSchema(TokenBody)
   app.addSchema(IntrospectionBody)
-  await registerClientCors(app, ctx, claimedClientId)
 
   // Per source address, counted on every request; per client, counted once the client has proved
   // itself (grants call `clientProven`), so that a caller who only knows a client id cannot use up
@@ -98,7 +98,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       provenClient.set(request, clientId)
       await enforce(byClient, request)
     }
+    // A preflight costs a query (which client lists the origin?): it counts against its address too.
+    // Before the CORS plugin, whose `OPTIONS *` route must get this hook.
+    app.addHook('onRequest', async (request) => {
+      if (request.method === 'OPTIONS' && isOAuthPath(request.url)) await enforce(byAddress, request)
+    })
   }
+  await registerClientCors(app, ctx, claimedClientId)
 
   app.post('/api/v1/oauth2/:org/token', {
     bodyLimit: 16 * 1024,

@@ -95,6 +95,23 @@ t.test('requests that do not prove the client count against their address only, 
   t.equal((await post('10.0.1.8', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email)))).statusCode, 429, 'its own sixth is limited, from any address')
 })
 
+t.test('CORS preflights count against their address: the sixth is 429 with an OAuth body', async (t) => {
+  const app = await appWith({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'true' })
+  const preflight = async () => await app.inject({
+    method: 'OPTIONS',
+    url: tokenUrl,
+    headers: { origin: 'https://spa.example.com', 'access-control-request-method': 'POST', 'x-forwarded-for': '10.0.2.1' }
+  })
+  const codes = await times(5, preflight)
+  t.notOk(codes.includes(429), `the first five are answered (${codes.join(', ')})`)
+  const sixth = await preflight()
+  t.equal(sixth.statusCode, 429)
+  t.ok(Number(sixth.headers['retry-after']) >= 1, 'with Retry-After')
+  t.equal(sixth.json().error, 'temporarily_unavailable')
+  const elsewhere = await app.inject({ method: 'OPTIONS', url: tokenUrl, headers: { origin: 'https://spa.example.com', 'access-control-request-method': 'POST', 'x-forwarded-for': '10.0.2.2' } })
+  t.not(elsewhere.statusCode, 429, 'another address is not limited')
+})
+
 t.test('introspection shares the limit', async (t) => {
   const res = await ta.app.inject({
     method: 'POST',
