@@ -13,13 +13,17 @@ export function newClientSecret (): string {
   return randomBytes(32).toString('base64url')
 }
 
-const ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/
+/** What any id given to us may look like (the REST schemas use these too): URL-safe, at most 64 characters. */
+export const ID_PATTERN = '^[A-Za-z0-9_-]+$'
+export const ID_MAX_LENGTH = 64
+
+const ID_SHAPE = new RegExp(ID_PATTERN)
 
 /**
- * Whether `value` could be an id of ours (the REST routes' id pattern). A caller-given id of any
- * other shape names nothing, so it can be refused before a lookup: a NUL byte, for one, would
- * otherwise reach PostgreSQL and fail the statement.
+ * Whether `value` could be an id of ours. A caller-given id of any other shape names nothing, so it
+ * can be refused before a lookup: a NUL byte, for one, would otherwise reach PostgreSQL and fail
+ * the statement.
  */
 export function isIdShaped (value: string): boolean {
-  return ID_SHAPE.test(value)
+  return value.length <= ID_MAX_LENGTH && ID_SHAPE.test(value)
 }

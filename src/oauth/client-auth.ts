@@ -70,6 +70,12 @@ export function readClientCredentials (headers: IncomingHttpHeaders, form: Recor
   return { clientId: bodyId, ...(bodySecret !== undefined ? { secret: bodySecret } : {}), usedBasic: false }
 }
 
+/** The org's client named by a caller-given id, through the row cache; undefined when there is none or the id cannot be one. */
+export async function findCachedClient (ctx: AppContext, orgId: string, clientId: string): Promise<Client | undefined> {
+  if (!isIdShaped(clientId)) return undefined
+  return await ctx.cache.clients.get(`${orgId}\u0000${clientId}`, () => findClientRow(ctx.db, orgId, clientId))
+}
+
 /**
  * Finds the client in the org and checks a presented secret in constant time. An unknown client
  * is `invalid_client` even when no secret was sent (reference §9), and so is a public client that
@@ -77,9 +83,7 @@ export function readClientCredentials (headers: IncomingHttpHeaders, form: Recor
  * `requirement` says whether the endpoint needs the secret (see {@link SecretRequirement}).
  */
 export async function authenticateClient (ctx: AppContext, orgId: string, creds: ClientCredentials, requirement: SecretRequirement): Promise<AuthenticatedClient> {
-  const client = isIdShaped(creds.clientId)
-    ? await ctx.cache.clients.get(`${orgId}\u0000${creds.clientId}`, () => findClientRow(ctx.db, orgId, creds.clientId))
-    : undefined
+  const client = await findCachedClient(ctx, orgId, creds.clientId)
   if (!client) throw new InvalidClient('unknown client', creds.usedBasic)
   const isPublic = isPublicClient(client)
   if (creds.secret !== undefined) {

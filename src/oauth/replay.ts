@@ -40,16 +40,15 @@ export class JtiRecorder {
       else unique.set(key, p)
     }
     const rows = [...unique.values()]
-    this.insert(rows).then((fresh) => {
-      for (const p of rows) p.resolve(fresh.has(keyOf(p.clientId, p.jti)))
-    }, (err: unknown) => {
+    const settle = (ps: Pending[], fresh: Set<string>) => { for (const p of ps) p.resolve(fresh.has(keyOf(p.clientId, p.jti))) }
+    this.insert(rows).then((fresh) => { settle(rows, fresh) }, (err: unknown) => {
       if (rows.length === 1) {
         rows[0]!.reject(err)
         return
       }
       // The batch mixes requests of every client and org: one row the database refuses must fail
       // only its own request, so each is tried again alone.
-      for (const p of rows) this.insert([p]).then((fresh) => { p.resolve(fresh.has(keyOf(p.clientId, p.jti))) }, p.reject)
+      for (const p of rows) this.insert([p]).then((fresh) => { settle([p], fresh) }, p.reject)
     })
   }
 

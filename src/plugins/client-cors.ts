@@ -1,8 +1,8 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
-import { isIdShaped } from '../ids.js'
-import { anyClientAllowsOrigin, findClientRow } from '../registry/clients.js'
+import { findCachedClient } from '../oauth/client-auth.js'
+import { anyClientAllowsOrigin } from '../registry/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
 /** The endpoints a browser app calls itself: the token endpoint (code exchange, refresh) and revocation. */
@@ -26,8 +26,7 @@ export async function registerClientCors (app: FastifyInstance, ctx: AppContext,
     if (request.method === 'OPTIONS') {
       allowed = await anyClientAllowsOrigin(ctx.db, org.id, origin)
     } else {
-      const clientId = claimedClientId(request)
-      const client = isIdShaped(clientId) ? await ctx.cache.clients.get(`${org.id}\u0000${clientId}`, () => findClientRow(ctx.db, org.id, clientId)) : undefined
+      const client = await findCachedClient(ctx, org.id, claimedClientId(request))
       allowed = client?.origins.includes(origin) ?? false
     }
     if (!allowed) return DENY

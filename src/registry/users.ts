@@ -113,9 +113,10 @@ export async function updateUser (db: Db, orgId: string, id: string, fields: Use
     if (res.numUpdatedRows === 0n) throw new NotFoundError('user')
   }
   try {
-    if (passwordHash === undefined && fields.deactivated !== true && fields.organization_admin !== false) return await update(db, false)
+    const removing = adminRemovingField(fields)
+    // Only a password change, a demotion or a deactivation needs the transaction below.
+    if (passwordHash === undefined && !removing) return await update(db, false)
     await db.transaction().execute(async (trx) => {
-      const removing = adminRemovingField(fields)
       if (removing) await keepAnActiveAdmin(trx, orgId, id, removing)
       const deactivating = fields.deactivated === true && await lockIfActive(trx, orgId, id)
       await update(trx, deactivating)

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox'
+import { ID_MAX_LENGTH, ID_PATTERN } from '../ids.js'
 
 /** AoC's REST error body. */
 export const RestErrorBody = Type.Object({
@@ -17,7 +18,7 @@ export const ListQuery = Type.Object({
 
 /** A path id: URL-safe characters only, as every id here is. */
 export const IdParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
+  id: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: ID_PATTERN })
 })
 
 export const PemString = Type.String({ maxLength: 16384, description: 'PEM public key: RSA >= 2048 bits (SPKI or PKCS#1), EC P-256/P-384, or Ed25519.' })
