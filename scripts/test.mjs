@@ -54,6 +54,7 @@ const DATABASE_FREE = [
   'test/keys/secret-box.test.ts',
   'test/oauth/assertion.test.ts',
   'test/oauth/authorize-request.test.ts',
+  'test/oauth/credential-rule.test.ts',
   'test/oauth/policy.test.ts',
   'test/registry/password-rules.test.ts',
   'test/registry/record-cache.test.ts'

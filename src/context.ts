@@ -47,6 +47,8 @@ export interface Caller {
   scopes: string[]
   jti: string
   exp: number
+  /** Issued by the browser flow of a client that asks for consent: it may not set credentials (docs/security.md). */
+  delegated: boolean
 }
 
 declare module 'fastify' {

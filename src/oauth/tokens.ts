@@ -2,7 +2,14 @@ import { randomUUID, sign } from 'node:crypto'
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { SIGNING_ALGS, type KeyStore } from '../keys/signing-keys.js'
 
-/** The claims of an access token (RFC 9068 plus AoC's `user_id` and `organization_id`). */
+/**
+ * How a token was obtained, in its `gty` claim: a token endpoint grant_type, or `cli` for a token the
+ * ops command line made from the database. The REST API reads it to tell a delegated token (the
+ * browser flow of a client that asks for consent) from the others (docs/security.md).
+ */
+export type TokenGrantType = 'urn:ietf:params:oauth:grant-type:jwt-bearer' | 'authorization_code' | 'refresh_token' | 'cli'
+
+/** The claims of an access token (RFC 9068 plus AoC's `user_id` and `organization_id`, and `gty`). */
 export interface AccessTokenClaims extends JWTPayload {
   iss: string
   sub: string
@@ -14,6 +21,8 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string
   user_id: string
   organization_id: string
+  /** absent from tokens issued before the claim existed */
+  gty?: string
 }
 
 export interface IssueInput {
@@ -26,6 +35,7 @@ export interface IssueInput {
   clientId: string
   scope: string
   ttl: number
+  grantType: TokenGrantType
 }
 
 export interface IssuedToken { token: string, jti: string, expiresIn: number, exp: number }
@@ -56,7 +66,8 @@ export async function issueAccessToken (keys: KeyStore, input: IssueInput): Prom
     client_id: input.clientId,
     scope: input.scope,
     user_id: input.userId,
-    organization_id: input.organizationId
+    organization_id: input.organizationId,
+    gty: input.grantType
   }
   const signingInput = b64json(header) + '.' + b64json(payload)
   // Stack note: node:crypto signs here, not jose's SignJWT. jose 6 signs through WebCrypto, which
@@ -113,6 +124,7 @@ export async function verifyAccessToken (keys: KeyStore, token: string, audience
     for (const claim of ['iss', 'sub', 'jti', 'client_id', 'scope', 'user_id', 'organization_id'] as const) {
       if (typeof payload[claim] !== 'string') throw new TokenInvalidError(`claim ${claim} is not a string`)
     }
+    if (payload.gty !== undefined && typeof payload.gty !== 'string') throw new TokenInvalidError('claim gty is not a string')
     return payload as AccessTokenClaims
   } catch (err) {
     if (err instanceof TokenInvalidError) throw err

@@ -3,6 +3,10 @@ import { ForbiddenError, UnauthorizedError } from '../errors.js'
 import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken } from '../oauth/tokens.js'
 import type { AppContext, Caller } from '../context.js'
 import { ADMIN_SCOPES } from '../oauth/policy.js'
+import { credentialChangeRefusal } from '../oauth/credential-rule.js'
+
+/** Grants whose tokens are not delegated whatever the client (docs/security.md); `gty` names the grant. */
+const UNDELEGATED_GRANTS: ReadonlySet<string> = new Set(['urn:ietf:params:oauth:grant-type:jwt-bearer', 'cli'])
 
 /**
  * Verifies the Bearer token and checks, on every request, what may have changed since it was
@@ -28,7 +32,8 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
     .innerJoin('organizations as o', 'o.id', 'u.organization_id')
     .leftJoin('clients as c', (j) => j.onRef('c.organization_id', '=', 'u.organization_id').on('c.id', '=', claims.client_id))
     .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
-    .select(['u.id', 'u.email', 'u.organization_admin', 'u.deactivated', 'u.tokens_valid_after', 'o.id as org_id', 'o.name as org_name', 'c.id as client_row', 'r.jti as revoked'])
+    .select(['u.id', 'u.email', 'u.organization_admin', 'u.deactivated', 'u.tokens_valid_after', 'o.id as org_id', 'o.name as org_name',
+      'c.id as client_row', 'c.explicit_authorization_required as client_asks_consent', 'r.jti as revoked'])
     .where('u.id', '=', claims.user_id)
     .where('u.organization_id', '=', claims.organization_id)
     .executeTakeFirst()
@@ -52,8 +57,20 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
     clientId: claims.client_id,
     scopes,
     jti: claims.jti,
-    exp: claims.exp
+    exp: claims.exp,
+    // The client's flag as it is now: an admin who marks a client third-party takes the power from
+    // its earlier tokens at once. A token without `gty` (issued before the claim) counts as browser-issued.
+    delegated: row.client_asks_consent === true && !UNDELEGATED_GRANTS.has(claims.gty ?? '')
   }
+}
+
+/**
+ * Throws 403 unless the caller's token may set credentials (public keys, passwords): not a token
+ * delegated to a third-party client, and not a `self` one (oauth/credential-rule.ts).
+ */
+export function requireCredentialPower (caller: Caller): void {
+  const refusal = credentialChangeRefusal(caller)
+  if (refusal) throw new ForbiddenError(refusal)
 }
 
 /** Node-scoped tokens are for a node, not for this API. */

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf, requireAdmin } from '../plugins/auth.js'
+import { callerOf, requireAdmin, requireCredentialPower } from '../plugins/auth.js'
 import * as clients from '../registry/clients.js'
 import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
 
@@ -84,6 +84,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
+    // The global key signs assertions for any eligible user: a credential (docs/security.md).
+    if ('public_key' in request.body) requireCredentialPower(caller)
     const created = await clients.createClient(ctx.db, ctx.box, caller.organizationId, request.body, caller.userId)
     return reply.status(201).send(created)
   })
@@ -110,7 +112,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
     }
   }, async (request, reply) => {
-    await clients.updateClient(ctx.db, callerOf(request).organizationId, request.params.id, request.body)
+    const caller = callerOf(request)
+    if ('public_key' in request.body) requireCredentialPower(caller)
+    await clients.updateClient(ctx.db, caller.organizationId, request.params.id, request.body)
     return reply.status(204).send(null)
   })
 

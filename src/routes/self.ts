@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { countAttempt, forgiveAttempt, throttleKeys, throttleLimitsOf } from '../browser/login-throttle.js'
 import { ForbiddenError, RestError } from '../errors.js'
-import { callerOf, requireUser } from '../plugins/auth.js'
+import { callerOf, requireCredentialPower, requireUser } from '../plugins/auth.js'
 import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { getPasswordHash, getUser, setUserPassword } from '../registry/users.js'
@@ -38,6 +38,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
+    requireCredentialPower(caller)
     const { current_password: current, new_password: next } = request.body
     // A bearer token alone must not be enough to take over browser sign-in: the current password is proof too.
     const hash = await getPasswordHash(app.ctx.db, caller.organizationId, caller.userId)

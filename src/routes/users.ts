@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ForbiddenError } from '../errors.js'
-import { callerOf, requireAdmin, requireUser } from '../plugins/auth.js'
+import { callerOf, requireAdmin, requireCredentialPower, requireUser } from '../plugins/auth.js'
 import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword } from '../registry/passwords.js'
 import * as users from '../registry/users.js'
@@ -44,6 +44,11 @@ const UserUpdate = Type.Object({
   password: Type.Optional(Type.Union([Password, Type.Null()], { description: 'A string sets the password; null removes it (no browser sign-in). Either ends the user\'s browser sessions.' }))
 }, { additionalProperties: false })
 
+/** Whether a user body sets a credential: a key or a password, removing one included (docs/security.md). */
+function setsCredential (body: object): boolean {
+  return 'public_key' in body || 'password' in body
+}
+
 /** The password checked against the e-mail the user will have, then hashed; undefined when not sent. */
 async function passwordHashOf (password: string | null | undefined, email: () => Promise<string>): Promise<string | null | undefined> {
   if (password === undefined || password === null) return password
@@ -83,6 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(UserBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
+    if (setsCredential(request.body)) requireCredentialPower(callerOf(request))
     const { password, ...fields } = request.body
     const hash = await passwordHashOf(password, async () => fields.email)
     const created = await users.createUser(ctx.db, callerOf(request).organizationId, fields, hash ?? null)
@@ -104,7 +110,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Update a user',
-      description: 'Admins may change any field. A user may change only its own `public_key` (its own password: `PUT /self/password`).',
+      description: 'Admins may change any field. A user may change only its own `public_key` (its own password: `PUT /self/password`). ' +
+        'Setting `public_key` or `password` needs a token with scope `user:all` or an admin scope that was not given to a third-party client through consent (403 otherwise).',
       params: IdParams,
       body: UserUpdate,
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
@@ -117,6 +124,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const other = Object.keys(request.body).find((k) => k !== 'public_key')
       if (other) throw new ForbiddenError(`only an administrator may set ${other}`)
     }
+    if (setsCredential(request.body)) requireCredentialPower(caller)
     const { password, ...fields } = request.body
     const hash = await passwordHashOf(password, async () =>
       fields.email ?? (await users.getUser(ctx.db, caller.organizationId, request.params.id)).email)

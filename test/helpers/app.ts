@@ -76,7 +76,8 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
     organizationId: org.id,
     clientId: client!.id,
     scope,
-    ttl
+    ttl,
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer'
   })).token
   let n = 0
   return {

@@ -14,7 +14,7 @@ const box = new SecretBox(Buffer.alloc(32, 3))
 const AUD = 'http://localhost:3000/api/v1'
 
 const issue = (keys: KeyStore) => issueAccessToken(keys, {
-  issuer: 'http://localhost:3000/api/v1/oauth2/demo', audience: AUD, email: 'a@example.com', userId: 'u1', organizationId: 'o1', clientId: 'c1', scope: 'user:all', ttl: 600
+  issuer: 'http://localhost:3000/api/v1/oauth2/demo', audience: AUD, email: 'a@example.com', userId: 'u1', organizationId: 'o1', clientId: 'c1', scope: 'user:all', ttl: 600, grantType: 'cli'
 })
 
 t.beforeEach(async () => { await db.deleteFrom('signing_keys').execute() })

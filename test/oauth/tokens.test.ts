@@ -11,12 +11,12 @@ const box = new SecretBox(Buffer.alloc(32, 5))
 await ensureSigningKey(handle.db, box, 'ES256')
 const keys = new KeyStore(handle.db, box)
 const AUD = 'http://localhost:3000/api/v1'
-const base = { issuer: 'http://localhost:3000/api/v1/oauth2/demo', audience: AUD, email: 'a@example.com', userId: 'u1', organizationId: 'o1', clientId: 'c1', scope: 'user:all', ttl: 1800 }
+const base = { issuer: 'http://localhost:3000/api/v1/oauth2/demo', audience: AUD, email: 'a@example.com', userId: 'u1', organizationId: 'o1', clientId: 'c1', scope: 'user:all', ttl: 1800, grantType: 'authorization_code' as const }
 
 t.test('claims of an issued token (RFC 9068 and AoC)', async (t) => {
   const issued = await issueAccessToken(keys, base)
   const claims = decodeJwt(issued.token)
-  t.match(claims, { iss: base.issuer, sub: 'a@example.com', aud: AUD, client_id: 'c1', scope: 'user:all', user_id: 'u1', organization_id: 'o1', jti: issued.jti })
+  t.match(claims, { iss: base.issuer, sub: 'a@example.com', aud: AUD, client_id: 'c1', scope: 'user:all', user_id: 'u1', organization_id: 'o1', jti: issued.jti, gty: 'authorization_code' })
   t.equal(claims.exp! - claims.iat!, 1800, 'exp - iat equals expires_in')
   t.equal(issued.expiresIn, 1800)
 })

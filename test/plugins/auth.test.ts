@@ -54,7 +54,8 @@ t.test('a token whose issuer names another organization is refused', async (t) =
     organizationId: org.orgId,
     clientId: org.clientId,
     scope: 'admin:all',
-    ttl: 600
+    ttl: 600,
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer'
   })).token
   t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401)
 })
@@ -68,7 +69,8 @@ t.test('a token for a user of another organization cannot reach this one\'s obje
     organizationId: org.orgId,
     clientId: org.clientId,
     scope: 'admin:all',
-    ttl: 600
+    ttl: 600,
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer'
   })).token
   t.equal((await call(app, token, 'GET', '/api/v1/users')).statusCode, 401, 'user_id and organization_id must agree')
 })
@@ -83,7 +85,8 @@ t.test('the tokens of a deleted client stop working', async (t) => {
     organizationId: org.orgId,
     clientId: client.id,
     scope: 'user:all',
-    ttl: 600
+    ttl: 600,
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer'
   })).token
   t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200)
   await app.ctx.db.deleteFrom('clients').where('id', '=', client.id).execute()

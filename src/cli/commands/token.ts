@@ -41,7 +41,8 @@ export function registerToken (program: Command): void {
           organizationId: org.id,
           clientId: client.id,
           scope: scopes.join(' '),
-          ttl: admin ? config.adminTokenTtl : config.userTokenTtl
+          ttl: admin ? config.adminTokenTtl : config.userTokenTtl,
+          grantType: 'cli'
         })).token
       })
       process.stdout.write(token + '\n')

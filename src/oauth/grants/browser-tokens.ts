@@ -16,7 +16,7 @@ export async function issueBrowserTokens (
   g: GrantContext, user: DecidedUser, decision: Granted, family?: { id: string, expiresAt: Date, scope: string }
 ): Promise<{ response: TokenResponse, jti: string, expiresAt: Date, familyId: string | undefined }> {
   const { ctx, org, client } = g
-  const issued = await issueGrantToken(g, user, decision.scope, decision.ttl)
+  const issued = await issueGrantToken(g, family ? 'refresh_token' : 'authorization_code', user, decision.scope, decision.ttl)
   const expiresAt = new Date(issued.exp * 1000)
   const response: TokenResponse = { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope: decision.scope }
   if (decision.admin) return { response, jti: issued.jti, expiresAt, familyId: undefined }

@@ -7,11 +7,11 @@ import { issuerFor } from '../tokens.js'
 import { issueGrantToken } from './issue.js'
 import type { GrantContext, TokenResponse } from './types.js'
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer' as const
 
 /**
  * An RSA-2048 public key whose private half was thrown away when it was made, checked against when
- * the subject is unknown. A constant, so the first unknown subject does not stall the event loop
+ * the subject is unknown or has no key of its own. A constant, so the first unknown subject does not stall the event loop
  * generating one.
  */
 const STAND_IN_KEY = [
@@ -57,17 +57,15 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
     .where((eb) => eb.or([eb(sql`lower(email)`, '=', sub.toLowerCase()), eb('id', '=', sub)]))
     .orderBy(sql`(id = ${sub})`, 'desc')
     .executeTakeFirst())
-  if (!user) {
-    // The same signature check as for a known user, so the time taken does not tell whether the e-mail exists.
-    await verifyAssertionSignature(form.assertion!, assertion.header.alg, [{ kind: 'user', pem: client.public_key ?? STAND_IN_KEY }])
-    throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
-  }
-
-  const candidates: CandidateKey[] = []
-  if (user.public_key) candidates.push({ kind: 'user', pem: user.public_key })
+  // The same signature work whether the subject exists or not, and a refusal before any lookup that
+  // depends on the subject (listing, nodes): the time taken tells nothing about the e-mail
+  // (docs/security.md). A user without a key is tried against the stand-in, which verifies nothing.
+  const candidates: CandidateKey[] = [{ kind: 'user', pem: user?.public_key ?? STAND_IN_KEY }]
   if (client.public_key) candidates.push({ kind: 'global', pem: client.public_key })
   const verifiedBy = await verifyAssertionSignature(form.assertion!, assertion.header.alg, candidates)
   if (verifiedBy !== 'none') await g.clientProven()
+  if (!user) throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
+  if (verifiedBy === 'none') throw new InvalidGrant(SUBJECT_REFUSED, 'no accepted key verified the assertion')
 
   const { listed, knownNodeAccessKeys } = await listingAndNodes(ctx, org, client, user.id, form.scope)
   const decision = decide({
@@ -93,6 +91,6 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
     if (!await ctx.jtis.record(client.id, jti, expiresAt)) throw new InvalidGrant('this assertion was already used: make a new one with a new jti', 'jti replay')
   }
 
-  const issued = await issueGrantToken(g, user, decision.scope, decision.ttl)
+  const issued = await issueGrantToken(g, JWT_BEARER, user, decision.scope, decision.ttl)
   return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope: decision.scope }
 }
