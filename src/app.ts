@@ -28,6 +28,16 @@ import apiRoutes from './routes/api.js'
 import healthRoutes from './routes/health.js'
 import jwksRoutes from './routes/jwks.js'
 
+/**
+ * Fastify's trustProxy from TRUST_PROXY. A hop count becomes proxy-addr's own test (the socket's
+ * address is hop 0): fastify 5 now reads a bare number as "trust nothing", since with a count the
+ * nearest peer is trusted whoever it is; so a count is for a server that only its proxies can reach.
+ */
+function trustProxyOption (trust: Config['trustProxy']): FastifyServerOptions['trustProxy'] {
+  if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust
+  return trust
+}
+
 export interface BuildOptions {
   config: Config
   /** An open database (tests pass one); otherwise the configured one is opened and closed with the app. */
@@ -61,7 +71,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
         return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
       },
       bodyLimit: config.bodyLimit,
-      trustProxy: config.trustProxy,
+      trustProxy: trustProxyOption(config.trustProxy),
       ajv: { customOptions: { removeAdditional: false } },
       schemaController: strictSchemaController,
       routerOptions: { ignoreTrailingSlash: true },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
@@ -43,7 +44,7 @@ export const EnvSchema = Type.Object({
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  TRUST_PROXY: Type.String({ default: 'false', maxLength: 4096 }),
   ASSERTION_LEEWAY: Seconds(60, 0, 600),
   ASSERTION_MAX_LIFETIME: Seconds(3600, 60, 24 * 3600),
   ASSERTION_AUDIENCES: Type.Optional(Type.String({ minLength: 1 })),
@@ -86,7 +87,11 @@ export interface Config {
   dbPoolMax: number
   bodyLimit: number
   shutdownTimeout: number
-  trustProxy: boolean
+  /**
+   * Which hops of X-Forwarded-For to trust, in fastify's `trustProxy` forms: false (none), a hop
+   * count, or the proxies' addresses and CIDRs (`loopback`, `linklocal`, `uniquelocal` allowed).
+   */
+  trustProxy: false | number | string[]
   /** Clock skew allowed on assertion times, seconds. */
   assertionLeeway: number
   /** How far ahead an assertion's exp may lie, seconds (plus the leeway). */
@@ -108,6 +113,41 @@ export interface Config {
   loginMaxFailuresPerAccount: number
   loginMaxFailuresPerAddress: number
   loginFailureWindow: number
+}
+
+/** The names proxy-addr (under fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** One trusted proxy: an address, an address/prefix, or a range name. */
+function isProxyAddress (entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true
+  const [address, prefix, extra] = entry.split('/')
+  const family = isIP(address ?? '')
+  if (family === 0 || extra !== undefined) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+}
+
+/**
+ * TRUST_PROXY: `false` or `0`, a hop count, or a comma-separated list of the proxies' addresses.
+ * `true` is refused: it trusts every hop, so the leftmost X-Forwarded-For address, which the client
+ * writes itself, would be the one rate-limited (docs/security.md).
+ */
+export function parseTrustProxy (value: string): false | number | string[] {
+  const v = value.trim()
+  if (v === 'false' || v === '0') return false
+  if (/^true$/i.test(v)) {
+    throw new ConfigError('TRUST_PROXY', 'Invalid configuration: TRUST_PROXY=true would trust every X-Forwarded-For hop, so a client could choose ' +
+      'the address that is rate-limited. Give the hop count of the proxies in front of the server (e.g. TRUST_PROXY=1 behind one load balancer) ' +
+      'or their addresses or CIDRs (e.g. TRUST_PROXY=10.0.0.0/8,127.0.0.1)')
+  }
+  if (/^[1-9][0-9]?$/.test(v)) return Number(v)
+  const entries = v.split(',').map((e) => e.trim())
+  const bad = entries.find((e) => !isProxyAddress(e))
+  if (bad !== undefined) {
+    throw new ConfigError('TRUST_PROXY', `Invalid configuration: TRUST_PROXY must be false, a hop count (1 to 99), or comma-separated proxy addresses or CIDRs; ${JSON.stringify(bad)} is none of these`)
+  }
+  return entries
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
@@ -170,7 +210,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     assertionLeeway: e.ASSERTION_LEEWAY,
     assertionMaxLifetime: e.ASSERTION_MAX_LIFETIME,
     assertionAudiences: e.ASSERTION_AUDIENCES

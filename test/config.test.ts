@@ -54,13 +54,13 @@ t.test('values are parsed and typed', async (t) => {
     PORT: '8080',
     LOG_LEVEL: 'debug',
     MIGRATE_ON_START: 'false',
-    TRUST_PROXY: 'true',
+    TRUST_PROXY: '2',
     SIGNING_ALG: 'EdDSA',
     DATABASE_URL: 'postgresql://u:pw@db/aoc',
     SECRET_ENCRYPTION_KEY: KEY,
     BOOTSTRAP_ORG: 'acme-1'
   })
-  t.match(c, { port: 8080, logLevel: 'debug', migrateOnStart: false, trustProxy: true, signingAlg: 'EdDSA', databaseUrl: 'postgresql://u:pw@db/aoc', bootstrapOrg: 'acme-1' })
+  t.match(c, { port: 8080, logLevel: 'debug', migrateOnStart: false, trustProxy: 2, signingAlg: 'EdDSA', databaseUrl: 'postgresql://u:pw@db/aoc', bootstrapOrg: 'acme-1' })
   t.same(c.secretEncryptionKey, Buffer.alloc(32, 7))
   const url = loadConfig({ SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') })
   t.same(url.secretEncryptionKey, Buffer.alloc(32, 0xfb), 'base64url is accepted too')
@@ -98,7 +98,8 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['BOOTSTRAP_ORG', 'Bad_Name', 'not a DNS label'],
     ['BOOTSTRAP_ADMIN_EMAIL', 'nobody', 'not an e-mail'],
     ['MIGRATE_ON_START', 'perhaps', 'not a boolean'],
-    ['TRUST_PROXY', 'sometimes', 'not a boolean'],
+    ['TRUST_PROXY', 'sometimes', 'not a hop count or an address'],
+    ['TRUST_PROXY', 'true', 'every hop'],
     ['DB_POOL_MAX', '0', 'below 1'],
     ['BODY_LIMIT', '10', 'below 1 KiB'],
     ['ASSERTION_LEEWAY', '-1', 'negative'],

@@ -6,7 +6,7 @@ import { buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 
 // One database for the file; each limit gets its own app on it (the counters live in the app).
-const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'true' })
+const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1' })
 const org = await newOrg(ta)
 const alice = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const { user } = await org.newUser({ public_key: pem(alice.publicKey) })
@@ -78,7 +78,7 @@ t.test('the limit is also per client: the same client id from a new address is r
 })
 
 t.test('requests that do not prove the client count against their address only, not the client', async (t) => {
-  const app = await appWith({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'true' })
+  const app = await appWith({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1' })
   const mallory = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const forged = () => ascliAssertion(mallory.privateKey, org.clientId, user.email)
   const post = async (ip: string, payload: string, headers: Record<string, string> = {}) => await app.inject({
@@ -96,7 +96,7 @@ t.test('requests that do not prove the client count against their address only, 
 })
 
 t.test('CORS preflights count against their address: the sixth is 429 with an OAuth body', async (t) => {
-  const app = await appWith({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'true' })
+  const app = await appWith({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1' })
   const preflight = async () => await app.inject({
     method: 'OPTIONS',
     url: tokenUrl,
