@@ -29,6 +29,37 @@ function scrub (value: unknown, depth = 0): unknown {
   return out
 }
 
+/** Paths whose whole query is kept from the log: the OAuth endpoints and pages (codes, states, challenges). */
+const OAUTH_PATH = /^\/(?:api\/v1\/oauth2\/|\.well-known\/oauth-authorization-server)/
+const CREDENTIAL_PARAM = new Set([...REDACTED_FIELDS, 'code', 'token', 'client_assertion'])
+
+/**
+ * A request URL as it may be logged: under the OAuth paths every query value is replaced, elsewhere
+ * the values of credential parameters; the names stay, for debugging. A client that puts a secret
+ * in a URL (which the token endpoint then refuses) must not get it written to the log first.
+ */
+export function loggableUrl (url: string): string {
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const path = url.slice(0, q)
+  const all = OAUTH_PATH.test(path)
+  const parts = url.slice(q + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=')
+    if (eq < 0) return pair
+    let name = pair.slice(0, eq)
+    try { name = decodeURIComponent(name.replace(/\+/g, ' ')) } catch {}
+    return all || CREDENTIAL_PARAM.has(name.toLowerCase()) ? `${pair.slice(0, eq)}=[redacted]` : pair
+  })
+  return `${path}?${parts.join('&')}`
+}
+
+interface LoggedRequest { method: string, url: string, host?: string, ip?: string, socket?: { remotePort?: number } }
+
+/** fastify's request serializer, with the URL made loggable. */
+function serializeRequest (req: LoggedRequest): Record<string, unknown> {
+  return { method: req.method, url: loggableUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }
+}
+
 // What an error may show in the log. Database errors carry the statement's `params` (PGlite) and a
 // `detail` that quotes the offending values ("Key (secret_hash)=(...)"): an insert that fails would
 // otherwise log a password hash or a client secret's ciphertext. So only these fields pass.
@@ -60,7 +91,7 @@ export function loggerOptions (level: string): LoggerOptions {
       ],
       censor: '[redacted]'
     },
-    serializers: { err: (err: unknown) => serializeError(err) },
+    serializers: { err: (err: unknown) => serializeError(err), req: serializeRequest },
     formatters: { log: (obj) => scrub(obj) as Record<string, unknown> }
   }
 }

@@ -35,15 +35,27 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const { config } = ctx
 
-  /** The org, client and checked request; or the reply already sent (a page or a redirect). */
-  async function check (reply: FastifyReply, orgName: string, raw: Record<string, unknown>): Promise<Checked | FastifyReply> {
+  /**
+   * The org, client and checked request; or undefined once a page or a redirect has been sent. Not
+   * the reply itself: a reply is thenable, so an async function returning it resolves to undefined.
+   */
+  async function check (reply: FastifyReply, orgName: string, raw: Record<string, unknown>): Promise<Checked | undefined> {
     const org = await findOrganizationByName(ctx.db, orgName)
-    if (!org) return sendPage(reply, unknownOrgPage(orgName))
+    if (!org) {
+      reply.log.info({ reason: 'unknown organization' }, 'authorization request refused')
+      sendPage(reply, unknownOrgPage(orgName))
+      return undefined
+    }
     const { params, client, result } = await lookUpAuthorizeRequest(ctx.db, org.id, raw)
-    if (result.kind === 'page') return sendPage(reply, errorPage(result.status, result.title, result.message))
+    if (result.kind === 'page') {
+      reply.log.info({ reason: result.title }, 'authorization request refused')
+      sendPage(reply, errorPage(result.status, result.title, result.message))
+      return undefined
+    }
     if (result.kind === 'redirect') {
       reply.log.info({ oauth_error: result.error, reason: result.description }, 'authorization request refused')
-      return redirectTo(reply, result.redirectUri, { error: result.error, error_description: result.description, state: result.state, iss: issuerFor(config.publicUrl, org.name) })
+      redirectTo(reply, result.redirectUri, { error: result.error, error_description: result.description, state: result.state, iss: issuerFor(config.publicUrl, org.name) })
+      return undefined
     }
     return { org, client: client!, request: result.request, params }
   }
@@ -111,7 +123,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const c = await check(reply, request.params.org, request.query as Record<string, unknown>)
-    if (!('request' in c)) return c
+    if (!c) return reply
     const session = await findSession(ctx.db, c.org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
     if (!session) return toLogin(reply, c.org, c.params)
     return await decideAndAnswer(reply, c, session, 'show-consent')
@@ -133,7 +145,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const body = (request.body ?? {}) as Record<string, unknown>
     const raw = Object.fromEntries(AUTHORIZE_PARAMS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]))
     const c = await check(reply, request.params.org, raw)
-    if (!('request' in c)) return c
+    if (!c) return reply
     const session = await findSession(ctx.db, c.org.id, request.cookies[SESSION_COOKIE], config.sessionIdleTtl)
     if (!session) return toLogin(reply, c.org, c.params)
     const decision = body.decision
