@@ -64,7 +64,7 @@ export function sendRestError (reply: FastifyReply, request: FastifyRequest, err
 }
 
 /**
- * Text that the database refused to store (U+0000) is the caller's error. refuseNulCharacters keeps
+ * Text that the database refused to store (U+0000) is the caller's error. refuseUnstorableText keeps
  * it from REST routes, so reaching here means some input escaped that check: logged to be closed.
  */
 function unstorableTextToRest (err: unknown, request: FastifyRequest): RestError | undefined {

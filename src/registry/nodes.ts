@@ -14,8 +14,12 @@ export interface NodeFields {
   access_key?: string
 }
 
-/** An access key goes into scopes (`node.<access_key>:user:all`), so it must not hold a space or a colon. */
-export const ACCESS_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
+/**
+ * An access key goes into scopes (`node.<access_key>:user:all`), so it must not hold a space or a
+ * colon; and not be only dots, which a node or a proxy may take for a path (`.`, `..`).
+ */
+export const ACCESS_KEY_PATTERN_SOURCE = '^(?!\\.+$)[A-Za-z0-9._-]{1,128}$'
+export const ACCESS_KEY_PATTERN = new RegExp(ACCESS_KEY_PATTERN_SOURCE)
 
 const COLUMNS = ['id', 'organization_id', 'name', 'url', 'access_key', 'created_at', 'updated_at'] as const
 
@@ -31,10 +35,10 @@ export function checkNodeUrl (value: string, param = 'url'): string {
   return value
 }
 
-/** An access key: 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_` and `-`. */
+/** An access key: 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_` and `-`, not only dots. */
 export function checkAccessKey (value: string, param = 'access_key'): string {
   if (!ACCESS_KEY_PATTERN.test(value)) {
-    throw new InvalidParameterError(param, `${param} must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'`)
+    throw new InvalidParameterError(param, `${param} must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-', not only dots`)
   }
   return value
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { refuseNulCharacters } from '../plugins/validation.js'
+import { refuseUnstorableText, requireJsonBody } from '../plugins/validation.js'
 import clientAuthorizationRoutes from './client-authorizations.js'
 import clientRoutes from './clients.js'
 import consentRoutes from './consents.js'
@@ -14,8 +14,10 @@ const api: FastifyPluginAsync = async (app) => {
   app.addHook('onRoute', (route) => {
     route.schema = { security: [{ bearer: [] }], ...route.schema }
   })
-  // PostgreSQL refuses U+0000 in text, so it would otherwise fail the query with a 500.
-  app.addHook('preValidation', refuseNulCharacters)
+  // JSON in UTF-8 only: a form or a UTF-16 body is refused before it is parsed (docs/security.md).
+  app.addHook('onRequest', requireJsonBody)
+  // PostgreSQL refuses U+0000 in text (the query would fail with a 500) and alters a lone surrogate.
+  app.addHook('preValidation', refuseUnstorableText)
   // Answers are private to the caller and some carry secrets: no shared or browser cache keeps them.
   app.addHook('onSend', async (_request, reply) => {
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store')

@@ -21,8 +21,8 @@ const NodeWritable = {
   access_key: Type.String({
     minLength: 1,
     maxLength: 128,
-    pattern: '^[A-Za-z0-9._-]+$',
-    description: 'Unique in the organization; token scopes name the node by it (`node.<access_key>:user:all`).'
+    pattern: nodes.ACCESS_KEY_PATTERN_SOURCE,
+    description: 'Unique in the organization; token scopes name the node by it (`node.<access_key>:user:all`). Letters, digits, `.`, `_` and `-`, not only dots.'
   })
 }
 

@@ -9,7 +9,7 @@ import { dbKind } from '../helpers/db.js'
 const ta = await buildTestApp(t)
 const { app } = ta
 
-// Routes outside the REST plugin send U+0000 to the database themselves, past refuseNulCharacters:
+// Routes outside the REST plugin send U+0000 to the database themselves, past refuseUnstorableText:
 // the only way left to reach the error handler's backstop for SQLSTATE 22021 and 22P05.
 async function storeNul (kind: string): Promise<void> {
   const value = 'a\u0000b'

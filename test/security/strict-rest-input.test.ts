@@ -30,8 +30,8 @@ t.test('a REST body must be application/json in UTF-8: anything else is 415', as
   t.equal(put.statusCode, 415, 'PUT too')
   const groups = await call(app, org.adminToken, 'GET', '/api/v1/groups')
   t.same(groups.json(), [], 'nothing was created')
-  for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON']) {
-    const res = await post('/api/v1/groups', type, JSON.stringify({ name: `ok ${type}` }))
+  for (const [i, type] of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON'].entries()) {
+    const res = await post('/api/v1/groups', type, JSON.stringify({ name: `accepted ${i}` }))
     t.equal(res.statusCode, 201, `${type} is taken`)
   }
 })
