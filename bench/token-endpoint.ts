@@ -51,7 +51,7 @@ const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
 
-// Plain JS so the worker needs no loader. It builds assertions as ascli does (reference §3):
+// Plain JS so the worker needs no loader. It builds assertions as ascli does (docs/aoc-compatibility.md §3):
 // {"alg":"RS256"}, nbf now-300, iat now-299, exp now+3600, a fresh jti, org.
 const SIGNER = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -83,7 +83,7 @@ async function signAssertions (pem: string, count: number, clientId: string): Pr
   return parts.flat()
 }
 
-/** ascli's form body, byte for byte (reference §2). */
+/** ascli's form body, byte for byte (docs/aoc-compatibility.md §2). */
 function tokenForm (clientId: string, assertion: string): string {
   return `client_id=${clientId}&scope=user%3Aall&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${assertion}`
 }

@@ -57,7 +57,7 @@ const DATABASE_FREE = [
   'test/oauth/credential-rule.test.ts',
   'test/oauth/policy.test.ts',
   'test/registry/password-rules.test.ts',
-  'test/registry/record-cache.test.ts'
+  'test/cache/record-cache.test.ts'
 ]
 
 for (const f of DATABASE_FREE) {

@@ -4,17 +4,9 @@ import type { Database, Client, Organization } from './db/schema.js'
 import type { DbKind } from './db/connect.js'
 import type { KeyStore } from './keys/signing-keys.js'
 import type { SecretBox } from './keys/secret-box.js'
-import type { TtlCache } from './registry/record-cache.js'
-import type { JtiRecorder } from './oauth/replay.js'
-
-/** The user columns the token endpoint needs. */
-export interface GrantUser {
-  id: string
-  email: string
-  organization_admin: boolean
-  deactivated: boolean
-  public_key: string | null
-}
+import type { TtlCache } from './cache/record-cache.js'
+import type { JtiRecorder } from './store/assertion-jtis.js'
+import type { GrantUser } from './store/users.js'
 
 /** Rows the token endpoint reads on every request, cached for at most a second (record-cache.ts). */
 export interface HotCache {

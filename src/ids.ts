@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 
 /**
  * A new opaque id: 16 random bytes as base64url (22 characters). Safe in a URL path unencoded, as
- * ascli puts ids in paths as they are (reference §9).
+ * ascli puts ids in paths as they are (docs/aoc-compatibility.md §9).
  */
 export function newId (): string {
   return randomBytes(16).toString('base64url')

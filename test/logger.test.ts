@@ -1,31 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto'
-import fs from 'node:fs/promises'
-import { Writable } from 'node:stream'
 import { sql } from 'kysely'
 import t from 'tap'
-import { buildApp } from '../src/app.js'
-import { loggerOptions } from '../src/logger.js'
-import { newOrg, testConfig } from './helpers/app.js'
-import { testDb } from './helpers/db.js'
+import { buildLoggingTestApp, newOrg } from './helpers/app.js'
 
 /** Every line the app logs, as written (JSON text), so a leak anywhere in a line is seen. */
-const lines: string[] = []
-const stream = new Writable({
-  write (chunk, _enc, done) {
-    lines.push(...String(chunk).split('\n').filter(Boolean))
-    done()
-  }
-})
+const ta = await buildLoggingTestApp(t, 'info')
+const { app, lines } = ta
 const logged = () => lines.join('\n')
-
-const handle = await testDb()
-const config = testConfig()
-const app = await buildApp({ config, db: handle, logger: { ...loggerOptions('info'), stream } })
-t.teardown(async () => {
-  await app.close()
-  await handle.close()
-  await fs.rm(config.dataDir, { recursive: true, force: true })
-})
 
 const privatePem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 const pemBody = privatePem.split('\n')[1]!
@@ -71,7 +52,7 @@ t.test('a database error is logged by its code and message, never with the value
 })
 
 t.test('credentials and PEMs never reach the log', async (t) => {
-  const org = await newOrg({ app, handle, config })
+  const org = await newOrg(ta)
   const res = await app.inject({
     method: 'POST',
     url: '/log-test',

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { Client, Database } from '../db/schema.js'
 import { checkAuthorizeRequest, readAuthorizeParams, type AuthorizeCheck, type AuthorizeParams } from '../oauth/authorize-request.js'
-import { findClientRow, isPublicClient } from '../registry/clients.js'
+import { isPublicClient } from '../registry/clients.js'
+import { findClientRow } from '../store/clients.js'
 
 /**
  * Reads an authorization request (query or form) and checks it against the org's client it names.

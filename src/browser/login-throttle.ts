@@ -1,8 +1,6 @@
-import { sql, type Kysely } from 'kysely'
 import type { Config } from '../config.js'
-import type { Database } from '../db/schema.js'
-
-type Db = Kysely<Database>
+import type { Db } from '../store/db.js'
+import { clearFailures, countFailures, forgiveOneFailure } from '../store/login-failures.js'
 
 /**
  * Password attempts are counted per account and per source address in fixed windows, in the
@@ -28,17 +26,7 @@ export function throttleLimitsOf (config: Config): ThrottleLimits {
  * takes its attempt back (forgiveAttempt).
  */
 export async function countAttempt (db: Db, keys: ThrottleKeys, limits: ThrottleLimits): Promise<number | undefined> {
-  const rows = await db.insertInto('login_failures')
-    .values([keys.account, keys.address].map((key) => ({
-      key, failures: 1, window_start: sql<Date>`now()`, expires_at: sql<Date>`now() + make_interval(secs => ${limits.windowSeconds})`
-    })))
-    .onConflict((oc) => oc.column('key').doUpdateSet({
-      failures: sql<number>`CASE WHEN login_failures.expires_at <= now() THEN 1 ELSE login_failures.failures + 1 END`,
-      window_start: sql<Date>`CASE WHEN login_failures.expires_at <= now() THEN now() ELSE login_failures.window_start END`,
-      expires_at: sql<Date>`CASE WHEN login_failures.expires_at <= now() THEN excluded.expires_at ELSE login_failures.expires_at END`
-    }))
-    .returning(['key', 'failures', sql<number>`ceil(extract(epoch from (expires_at - now())))`.as('remaining')])
-    .execute()
+  const rows = await countFailures(db, [keys.account, keys.address], limits.windowSeconds)
   let wait: number | undefined
   for (const r of rows) {
     const max = r.key === keys.account ? limits.perAccount : limits.perAddress
@@ -52,6 +40,6 @@ export async function countAttempt (db: Db, keys: ThrottleKeys, limits: Throttle
  * (its other failures stand: one good account must not reset an attack on others).
  */
 export async function forgiveAttempt (db: Db, keys: ThrottleKeys): Promise<void> {
-  await db.deleteFrom('login_failures').where('key', '=', keys.account).execute()
-  await db.updateTable('login_failures').set({ failures: sql<number>`greatest(failures - 1, 0)` }).where('key', '=', keys.address).execute()
+  await clearFailures(db, keys.account)
+  await forgiveOneFailure(db, keys.address)
 }

@@ -15,7 +15,7 @@ export function publicPath (config: Config, path: string): string {
   return new URL(config.publicUrl).pathname.replace(/\/$/, '') + path
 }
 
-/** Session cookie attributes (issue 4): HttpOnly, SameSite=Lax, Secure behind an https PUBLIC_URL. */
+/** Session cookie attributes: HttpOnly, SameSite=Lax, Secure behind an https PUBLIC_URL. */
 export function sessionCookieOptions (config: Config, orgName: string, maxAge?: number) {
   return {
     path: publicPath(config, oauthBasePath(orgName)),

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
+import { InvalidParameterError } from '../errors.js'
 
 /** Why a PEM was refused; the REST layer turns it into a 422 naming the field. */
 export class PublicKeyError extends Error {
@@ -40,4 +41,21 @@ export function parsePublicKeyPem (pem: string): KeyObject {
 /** The stored form: trimmed, with one trailing newline, line endings normalised. */
 export function normalisePem (pem: string): string {
   return pem.replace(/\r\n/g, '\n').trim() + '\n'
+}
+
+/**
+ * A user's or a client's `public_key` as given to the API, checked: undefined when not given, null
+ * to clear it (null or an empty string), otherwise a usable public key, normalised. A key that is
+ * not one is a 422 naming `param`.
+ */
+export function checkedPublicKey (value: string | null | undefined, param = 'public_key'): string | null | undefined {
+  if (value === undefined) return undefined
+  if (value === null || value.trim() === '') return null
+  try {
+    parsePublicKeyPem(value)
+  } catch (err) {
+    if (err instanceof PublicKeyError) throw new InvalidParameterError(param, `${param} ${err.message}`)
+    throw err
+  }
+  return normalisePem(value)
 }

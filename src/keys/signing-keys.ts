@@ -1,7 +1,8 @@
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
-import { sql, type Kysely } from 'kysely'
-import type { Database, SigningKey } from '../db/schema.js'
+import type { SigningKey } from '../db/schema.js'
+import type { Db } from '../store/db.js'
+import * as store from '../store/signing-keys.js'
 import type { SecretBox } from './secret-box.js'
 
 export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA'
@@ -30,13 +31,9 @@ async function newKeyRow (box: SecretBox, alg: SigningAlg, activatesAt: Date) {
  * yet that a verifier could check against an older JWKS. Two instances starting together may
  * both create one; both keys are then published and either may sign, which is harmless.
  */
-export async function ensureSigningKey (db: Kysely<Database>, box: SecretBox, alg: SigningAlg): Promise<void> {
-  const current = await db.selectFrom('signing_keys').select('kid')
-    .where('activates_at', '<=', sql<Date>`now()`)
-    .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', sql<Date>`now()`)]))
-    .executeTakeFirst()
-  if (current) return
-  await db.insertInto('signing_keys').values(await newKeyRow(box, alg, new Date())).execute()
+export async function ensureSigningKey (db: Db, box: SecretBox, alg: SigningAlg): Promise<void> {
+  if (await store.hasActiveSigningKey(db)) return
+  await store.insertSigningKey(db, await newKeyRow(box, alg, new Date()))
 }
 
 /**
@@ -45,24 +42,20 @@ export async function ensureSigningKey (db: Kysely<Database>, box: SecretBox, al
  * stay published until every token they signed has expired (`maxTokenTtl` later, plus a minute).
  */
 export async function rotateSigningKey (
-  db: Kysely<Database>, box: SecretBox, alg: SigningAlg, publishDelay: number, maxTokenTtl: number
+  db: Db, box: SecretBox, alg: SigningAlg, publishDelay: number, maxTokenTtl: number
 ): Promise<{ kid: string, activatesAt: Date }> {
   const activatesAt = new Date(Date.now() + publishDelay * 1000)
   const row = await newKeyRow(box, alg, activatesAt)
   await db.transaction().execute(async (trx) => {
-    await trx.updateTable('signing_keys')
-      .set({ retires_at: activatesAt, unpublish_at: new Date(activatesAt.getTime() + (maxTokenTtl + 60) * 1000) })
-      .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', activatesAt)]))
-      .execute()
-    await trx.insertInto('signing_keys').values(row).execute()
+    await store.retireSigningKeys(trx, activatesAt, new Date(activatesAt.getTime() + (maxTokenTtl + 60) * 1000))
+    await store.insertSigningKey(trx, row)
   })
   return { kid: row.kid, activatesAt }
 }
 
 /** Removes keys that left the JWKS; returns how many. */
-export async function purgeUnpublishedKeys (db: Kysely<Database>): Promise<number> {
-  const res = await db.deleteFrom('signing_keys').where('unpublish_at', '<', sql<Date>`now()`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeUnpublishedKeys (db: Db): Promise<number> {
+  return await store.purgeUnpublishedSigningKeys(db)
 }
 
 /** The key that signs access tokens now, as node:crypto takes it (oauth/tokens.ts). */
@@ -82,7 +75,7 @@ export class KeyStore {
   private readonly imported = new Map<string, Promise<CryptoKey>>()
   private readonly privateKeys = new Map<string, KeyObject>()
 
-  constructor (private readonly db: Kysely<Database>, private readonly box: SecretBox, private readonly maxAgeMs = 5000) {}
+  constructor (private readonly db: Db, private readonly box: SecretBox, private readonly maxAgeMs = 5000) {}
 
   /** Forgets what was read, so the next call reads the table (after a rotation by this instance). */
   invalidate (): void { this.snapshot = undefined }
@@ -90,10 +83,7 @@ export class KeyStore {
   private async rows (force = false): Promise<SigningKey[]> {
     const now = Date.now()
     if (!force && this.snapshot && now - this.snapshot.at < this.maxAgeMs) return this.snapshot.rows
-    this.loading ??= this.db.selectFrom('signing_keys').selectAll()
-      .where((eb) => eb.or([eb('unpublish_at', 'is', null), eb('unpublish_at', '>', sql<Date>`now()`)]))
-      .orderBy('activates_at', 'desc').orderBy('kid')
-      .execute()
+    this.loading ??= store.listPublishedSigningKeys(this.db)
       .then((rows) => ({ at: Date.now(), rows }))
       .finally(() => { this.loading = undefined })
     this.snapshot = await this.loading

@@ -21,13 +21,13 @@ export interface AssertionRules {
   maxLength: number
 }
 
-/** The token URLs that real AoC clients put in `aud` (reference §3). */
+/** The token URLs that real AoC clients put in `aud` (docs/aoc-compatibility.md §3). */
 export const DEFAULT_AOC_AUDIENCES: readonly string[] = Object.freeze([
   'https://api.asperafiles.com/api/v1/oauth2/token',
   'https://api.ibmaspera.com/api/v1/oauth2/token'
 ])
 
-/** The defaults of reference §3; a deployment adds its own token URL and issuer to `audiences`. */
+/** The defaults of docs/aoc-compatibility.md §3; a deployment adds its own token URL and issuer to `audiences`. */
 export const DEFAULT_ASSERTION_RULES: AssertionRules = Object.freeze({
   audiences: DEFAULT_AOC_AUDIENCES,
   leeway: 60,

@@ -1,11 +1,12 @@
-import { sql, type Kysely } from 'kysely'
-import type { AuthorizationCode, Database } from '../db/schema.js'
+// Authorization codes (RFC 6749 §4.1): random, single-use, short-lived, stored hashed; a reuse
+// revokes what the first exchange issued (§4.1.2). The rows are store/authorization-codes.ts's.
+import type { AuthorizationCode } from '../db/schema.js'
+import * as codes from '../store/authorization-codes.js'
+import type { Db } from '../store/db.js'
 import { hashOpaque, looksOpaque, newOpaqueSecret } from './opaque.js'
 import { revokeAccessTokens, revokeFamily } from './refresh-tokens.js'
 
-type Db = Kysely<Database>
-
-/** What a code is bound to (issue 4: client, redirect URI, scopes, user, PKCE challenge). */
+/** What a code is bound to: client, redirect URI, scopes, user, PKCE challenge. */
 export interface CodeGrant {
   orgId: string
   clientId: string
@@ -19,17 +20,7 @@ export interface CodeGrant {
 /** Makes a code valid `ttl` seconds; only its hash is stored. */
 export async function createAuthorizationCode (db: Db, grant: CodeGrant, ttl: number): Promise<string> {
   const code = newOpaqueSecret()
-  await db.insertInto('authorization_codes').values({
-    code_hash: hashOpaque(code),
-    organization_id: grant.orgId,
-    client_id: grant.clientId,
-    user_id: grant.userId,
-    redirect_uri: grant.redirectUri,
-    redirect_uri_given: grant.redirectUriGiven,
-    scope: grant.scope,
-    code_challenge: grant.codeChallenge ?? null,
-    expires_at: sql<Date>`now() + make_interval(secs => ${ttl})`
-  }).execute()
+  await codes.insertCode(db, { ...grant, codeHash: hashOpaque(code), codeChallenge: grant.codeChallenge ?? null, ttl })
   return code
 }
 
@@ -45,37 +36,15 @@ export type RedeemResult =
 export async function redeemAuthorizationCode (db: Db, orgId: string, clientId: string, code: string): Promise<RedeemResult> {
   if (!looksOpaque(code)) return { ok: false, reason: 'unknown' }
   const hash = hashOpaque(code)
-  const row = await db.updateTable('authorization_codes').set({ used_at: sql<Date>`now()` })
-    .where('code_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
-    .where('used_at', 'is', null)
-    // Expiry by the database's clock, the one that set expires_at, so instances need not agree on time.
-    .returningAll().returning(sql<boolean>`expires_at > now()`.as('live')).executeTakeFirst()
-  if (row) {
-    const { live, ...code } = row
-    return live ? { ok: true, row: code } : { ok: false, reason: 'expired' }
-  }
-  const used = await db.updateTable('authorization_codes').set({ reused_at: sql<Date>`now()` })
-    .where('code_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
-    .returning(['access_token_jti', 'access_token_expires_at', 'refresh_family_id'])
-    .executeTakeFirst()
-  if (!used) return { ok: false, reason: 'unknown' }
-  await revokeIssued(db, used)
+  const used = await codes.markCodeUsed(db, orgId, clientId, hash)
+  if (used) return used.live ? { ok: true, row: used.row } : { ok: false, reason: 'expired' }
+  const reused = await codes.markCodeReused(db, orgId, clientId, hash)
+  if (!reused) return { ok: false, reason: 'unknown' }
+  await revokeIssued(db, reused)
   return { ok: false, reason: 'reused' }
 }
 
-/**
- * Ends the user's codes not exchanged yet (a deactivation), so that none is exchanged once the user
- * is active again; an exchange then reads `expired`. Runs in the caller's transaction.
- */
-export async function expirePendingCodesOfUser (db: Db, userId: string): Promise<void> {
-  await db.updateTable('authorization_codes').set({ expires_at: sql<Date>`now()` })
-    .where('user_id', '=', userId).where('used_at', 'is', null)
-    // Only live codes: the expires_at index finds them, as the table has no index on user_id.
-    .where('expires_at', '>', sql<Date>`now()`)
-    .execute()
-}
-
-async function revokeIssued (db: Db, issued: Pick<AuthorizationCode, 'access_token_jti' | 'access_token_expires_at' | 'refresh_family_id'>): Promise<void> {
+async function revokeIssued (db: Db, issued: codes.IssuedByCode): Promise<void> {
   if (issued.access_token_jti && issued.access_token_expires_at) {
     await revokeAccessTokens(db, [{ jti: issued.access_token_jti, expiresAt: issued.access_token_expires_at }])
   }
@@ -87,12 +56,10 @@ async function revokeIssued (db: Db, issued: Pick<AuthorizationCode, 'access_tok
  * in meanwhile, revokes it at once and answers false: the exchange must then fail too.
  */
 export async function recordIssued (db: Db, codeHash: string, issued: { jti: string, expiresAt: Date, familyId: string | undefined }): Promise<boolean> {
-  const row = await db.updateTable('authorization_codes')
-    .set({ access_token_jti: issued.jti, access_token_expires_at: issued.expiresAt, refresh_family_id: issued.familyId ?? null })
-    .where('code_hash', '=', codeHash)
-    .returning(['reused_at']).executeTakeFirst()
-  if (row?.reused_at) {
-    await revokeIssued(db, { access_token_jti: issued.jti, access_token_expires_at: issued.expiresAt, refresh_family_id: issued.familyId ?? null })
+  const familyId = issued.familyId ?? null
+  const { reused } = await codes.recordCodeIssue(db, codeHash, { jti: issued.jti, expiresAt: issued.expiresAt, familyId })
+  if (reused) {
+    await revokeIssued(db, { access_token_jti: issued.jti, access_token_expires_at: issued.expiresAt, refresh_family_id: familyId })
     return false
   }
   return true

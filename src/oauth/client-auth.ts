@@ -2,11 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Client, Organization } from '../db/schema.js'
 import type { AppContext } from '../context.js'
 import { isIdShaped } from '../ids.js'
-import { clientSecretMatches, findClientRow, isPublicClient } from '../registry/clients.js'
+import { clientSecretMatches, isPublicClient } from '../registry/clients.js'
+import { findClientRow } from '../store/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { InvalidClient, InvalidRequest } from './errors.js'
 
-/** How the client identified itself (reference §2: body id alone, HTTP Basic, or id and secret in the body). */
+/** How the client identified itself (docs/aoc-compatibility.md §2: body id alone, HTTP Basic, or id and secret in the body). */
 export interface ClientCredentials {
   clientId: string
   secret?: string
@@ -78,7 +79,7 @@ export async function findCachedClient (ctx: AppContext, orgId: string, clientId
 
 /**
  * Finds the client in the org and checks a presented secret in constant time. An unknown client
- * is `invalid_client` even when no secret was sent (reference §9), and so is a public client that
+ * is `invalid_client` even when no secret was sent (docs/aoc-compatibility.md §9), and so is a public client that
  * sends a secret: it has none, and accepting any would let a guessed value pass for proof.
  * `requirement` says whether the endpoint needs the secret (see {@link SecretRequirement}).
  */

@@ -1,5 +1,7 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
+import { insertRevocations } from '../store/revoked-tokens.js'
+import { findIntrospectionHolder } from '../store/users.js'
 import { familyOfToken, revokeFamily } from './refresh-tokens.js'
 import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken, type AccessTokenClaims } from './tokens.js'
 
@@ -22,11 +24,7 @@ export async function activeTokenOf (ctx: AppContext, org: Organization, client:
     throw err
   }
   if (claims.iss !== issuerFor(ctx.config.publicUrl, org.name) || claims.organization_id !== org.id || claims.client_id !== client.id) return undefined
-  const row = await ctx.db.selectFrom('users as u')
-    .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
-    .select(['u.deactivated', 'u.tokens_valid_after', 'r.jti as revoked'])
-    .where('u.id', '=', claims.user_id).where('u.organization_id', '=', org.id)
-    .executeTakeFirst()
+  const row = await findIntrospectionHolder(ctx.db, org.id, claims.user_id, claims.jti)
   if (!row || row.deactivated || row.revoked || issuedBeforeCutOff(claims.iat, row.tokens_valid_after)) return undefined
   return claims
 }
@@ -67,9 +65,6 @@ export async function revoke (ctx: AppContext, org: Organization, client: Client
   }
   const claims = await activeTokenOf(ctx, org, client, token)
   if (!claims) return false
-  await ctx.db.insertInto('revoked_tokens')
-    .values({ jti: claims.jti, expires_at: new Date(claims.exp * 1000) })
-    .onConflict((oc) => oc.column('jti').doNothing())
-    .execute()
+  await insertRevocations(ctx.db, [{ jti: claims.jti, expiresAt: new Date(claims.exp * 1000) }])
   return true
 }

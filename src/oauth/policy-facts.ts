@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
-import { isUserListed } from '../registry/client-authorizations.js'
+import { isUserListed } from '../store/client-authorizations.js'
+import { existingAccessKeys } from '../store/nodes.js'
 import { nodeAccessKeysIn, type PolicyClient } from './policy.js'
 
 // The facts the pure policy needs, looked up the same way for every grant.
@@ -25,11 +26,9 @@ export async function listingAndNodes (
   const wantedNodes = nodeAccessKeysIn(requestedScope)
   const [listed, nodes] = await Promise.all([
     client.whitelist_enabled ? isUserListed(ctx.db, org.id, client.id, userId) : Promise.resolve(false),
-    wantedNodes.length > 0
-      ? ctx.db.selectFrom('nodes').select('access_key').where('organization_id', '=', org.id).where('access_key', 'in', wantedNodes).execute()
-      : Promise.resolve([])
+    existingAccessKeys(ctx.db, org.id, wantedNodes)
   ])
-  return { listed, knownNodeAccessKeys: new Set(nodes.map((n) => n.access_key)) }
+  return { listed, knownNodeAccessKeys: new Set(nodes) }
 }
 
 /** Token lifetimes as configured. */

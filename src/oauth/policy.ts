@@ -1,4 +1,4 @@
-// The token endpoint's policy: the users × keys matrix (reference §7) and the scope rules (§4).
+// The token endpoint's policy: the users × keys matrix (docs/aoc-compatibility.md §7) and the scope rules (§4).
 // Pure on purpose: data in, decision out, no I/O and no imports, so every rule is a table row in
 // its test. The caller looks up the facts (user, client, nodes) and maps a refusal to an OAuthError.
 

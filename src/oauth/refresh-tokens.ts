@@ -1,9 +1,11 @@
-import { sql, type Kysely } from 'kysely'
-import type { Database, RefreshToken } from '../db/schema.js'
+// Refresh tokens (RFC 6749 §6, RFC 9700 §4.14): opaque, single-use, rotated in families; a replay
+// revokes the family. The rows are store/refresh-tokens.ts's; this module holds the rules.
 import { newId } from '../ids.js'
+import type { RefreshToken } from '../db/schema.js'
+import type { Db } from '../store/db.js'
+import * as tokens from '../store/refresh-tokens.js'
+import { insertRevocations } from '../store/revoked-tokens.js'
 import { hashOpaque, looksOpaque, newOpaqueSecret } from './opaque.js'
-
-type Db = Kysely<Database>
 
 export interface NewRefreshToken {
   /** undefined starts a family (a code exchange); a rotation passes its family on */
@@ -24,18 +26,7 @@ export interface NewRefreshToken {
 export async function issueRefreshToken (db: Db, input: NewRefreshToken): Promise<{ token: string, familyId: string }> {
   const token = newOpaqueSecret()
   const familyId = input.familyId ?? newId()
-  await db.insertInto('refresh_tokens').values({
-    token_hash: hashOpaque(token),
-    family_id: familyId,
-    organization_id: input.orgId,
-    client_id: input.clientId,
-    user_id: input.userId,
-    scope: input.scope,
-    expires_at: input.familyExpiresAt,
-    idle_expires_at: sql<Date>`least(${input.familyExpiresAt}::timestamptz, now() + make_interval(secs => ${input.idleTtl}))`,
-    access_token_jti: input.accessTokenJti,
-    access_token_expires_at: input.accessTokenExpiresAt
-  }).execute()
+  await tokens.insertRefreshToken(db, { ...input, tokenHash: hashOpaque(token), familyId })
   return { token, familyId }
 }
 
@@ -52,18 +43,9 @@ export type RotateResult =
 export async function useRefreshToken (db: Db, orgId: string, clientId: string, token: string): Promise<RotateResult> {
   if (!looksOpaque(token)) return { ok: false, reason: 'unknown' }
   const hash = hashOpaque(token)
-  const row = await db.updateTable('refresh_tokens').set({ used_at: sql<Date>`now()` })
-    .where('token_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
-    .where('used_at', 'is', null).where('revoked_at', 'is', null)
-    // Expiry by the database's clock, the one that set the deadlines, so instances need not agree on time.
-    .returningAll().returning(sql<boolean>`expires_at > now() AND idle_expires_at > now()`.as('live')).executeTakeFirst()
-  if (row) {
-    const { live, ...token } = row
-    return live ? { ok: true, row: token } : { ok: false, reason: 'expired' }
-  }
-  const seen = await db.selectFrom('refresh_tokens').select(['family_id', 'used_at', 'revoked_at'])
-    .where('token_hash', '=', hash).where('organization_id', '=', orgId).where('client_id', '=', clientId)
-    .executeTakeFirst()
+  const used = await tokens.markRefreshTokenUsed(db, orgId, clientId, hash)
+  if (used) return used.live ? { ok: true, row: used.row } : { ok: false, reason: 'expired' }
+  const seen = await tokens.findRefreshTokenState(db, orgId, clientId, hash)
   if (!seen) return { ok: false, reason: 'unknown' }
   // Revoked again even when revoked already: a rotation racing the first revocation may have added a token since.
   await revokeFamily(db, seen.family_id)
@@ -75,27 +57,15 @@ export async function useRefreshToken (db: Db, orgId: string, clientId: string, 
  * a replay that revoked the family meanwhile did not see that token, so the rotation revokes it.
  */
 export async function familyRevoked (db: Db, familyId: string): Promise<boolean> {
-  const row = await db.selectFrom('refresh_tokens').select('token_hash')
-    .where('family_id', '=', familyId).where('revoked_at', 'is not', null).limit(1).executeTakeFirst()
-  return row !== undefined
+  return await tokens.familyHasRevokedToken(db, familyId)
 }
-
-/** Which refresh tokens to revoke: one family, or all a user holds (for one client, or any). */
-type Holder = { familyId: string } | { userId: string, clientId?: string }
 
 /**
  * Revokes the matching refresh tokens that are not revoked yet, and the access tokens they issued
  * that have not expired. In the caller's transaction, if it has one.
  */
-async function revokeRefreshTokens (db: Db, holder: Holder): Promise<void> {
-  let query = db.updateTable('refresh_tokens').set({ revoked_at: sql<Date>`now()` }).where('revoked_at', 'is', null)
-  if ('familyId' in holder) query = query.where('family_id', '=', holder.familyId)
-  else {
-    query = query.where('user_id', '=', holder.userId)
-    if (holder.clientId !== undefined) query = query.where('client_id', '=', holder.clientId)
-  }
-  const rows = await query.returning(['access_token_jti', 'access_token_expires_at']).execute()
-  await revokeAccessTokens(db, rows.map((r) => ({ jti: r.access_token_jti, expiresAt: r.access_token_expires_at })))
+async function revokeRefreshTokens (db: Db, holder: tokens.RefreshTokenHolder): Promise<void> {
+  await revokeAccessTokens(db, await tokens.markRefreshTokensRevoked(db, holder))
 }
 
 /** Revokes every token of a family, and the access tokens they issued that have not expired. */
@@ -105,15 +75,15 @@ export async function revokeFamily (db: Db, familyId: string): Promise<void> {
 
 /**
  * Revokes every refresh token of the user, with the access tokens they issued (a password set or
- * removed). Runs in the caller's transaction.
+ * removed, a deactivation). Runs in the caller's transaction.
  */
 export async function revokeRefreshTokensOfUser (db: Db, userId: string): Promise<void> {
   await revokeRefreshTokens(db, { userId })
 }
 
-/** Revokes the refresh-token families a user gave a client (consent withdrawn). */
+/** Revokes the refresh-token families a user gave a client (consent withdrawn). In the caller's transaction. */
 export async function revokeFamiliesOf (db: Db, userId: string, clientId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => { await revokeRefreshTokens(trx, { userId, clientId }) })
+  await revokeRefreshTokens(db, { userId, clientId })
 }
 
 /**
@@ -122,26 +92,16 @@ export async function revokeFamiliesOf (db: Db, userId: string, clientId: string
  */
 export async function liveRefreshTokenScope (db: Db, orgId: string, clientId: string, token: string): Promise<string | undefined> {
   if (!looksOpaque(token)) return undefined
-  const row = await db.selectFrom('refresh_tokens').select('scope')
-    .where('token_hash', '=', hashOpaque(token)).where('organization_id', '=', orgId).where('client_id', '=', clientId)
-    .where('used_at', 'is', null).where('revoked_at', 'is', null)
-    .executeTakeFirst()
-  return row?.scope
+  return await tokens.findLiveRefreshTokenScope(db, orgId, clientId, hashOpaque(token))
 }
 
 /** Finds the family of a client's refresh token (for RFC 7009 revocation); undefined when not the client's. */
 export async function familyOfToken (db: Db, orgId: string, clientId: string, token: string): Promise<string | undefined> {
   if (!looksOpaque(token)) return undefined
-  const row = await db.selectFrom('refresh_tokens').select('family_id')
-    .where('token_hash', '=', hashOpaque(token)).where('organization_id', '=', orgId).where('client_id', '=', clientId)
-    .executeTakeFirst()
-  return row?.family_id
+  return (await tokens.findRefreshTokenState(db, orgId, clientId, hashOpaque(token)))?.family_id
 }
 
 /** Adds access tokens to the revocation list (those already expired need no entry). */
-export async function revokeAccessTokens (db: Db, tokens: Array<{ jti: string, expiresAt: Date }>): Promise<void> {
-  const live = tokens.filter((t) => t.expiresAt.getTime() > Date.now())
-  if (live.length === 0) return
-  await db.insertInto('revoked_tokens').values(live.map((t) => ({ jti: t.jti, expires_at: t.expiresAt })))
-    .onConflict((oc) => oc.column('jti').doNothing()).execute()
+export async function revokeAccessTokens (db: Db, issued: Array<{ jti: string, expiresAt: Date }>): Promise<void> {
+  await insertRevocations(db, issued.filter((t) => t.expiresAt.getTime() > Date.now()))
 }

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
+import { findDecisionUser } from '../store/users.js'
 import { InvalidGrant } from './errors.js'
 import { decide, type PolicyDecision } from './policy.js'
 import { listingAndNodes, policyClientOf, ttlsOf } from './policy-facts.js'
@@ -17,8 +18,7 @@ export async function decideForUser (
   grant: 'authorization_code' | 'refresh_token', requestedScope: string | undefined
 ): Promise<{ decision: PolicyDecision, user: DecidedUser | undefined }> {
   const [user, { listed, knownNodeAccessKeys }] = await Promise.all([
-    ctx.db.selectFrom('users').select(['id', 'email', 'organization_admin', 'deactivated'])
-      .where('organization_id', '=', org.id).where('id', '=', userId).executeTakeFirst(),
+    findDecisionUser(ctx.db, org.id, userId),
     listingAndNodes(ctx, org, client, userId, requestedScope)
   ])
   const decision = decide({

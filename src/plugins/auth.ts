@@ -4,6 +4,7 @@ import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken } f
 import type { AppContext, Caller } from '../context.js'
 import { ADMIN_SCOPES } from '../oauth/policy.js'
 import { credentialChangeRefusal } from '../oauth/credential-rule.js'
+import { findTokenHolder } from '../store/users.js'
 
 /** Grants whose tokens are not delegated whatever the client (docs/security.md); `gty` names the grant. */
 const UNDELEGATED_GRANTS: ReadonlySet<string> = new Set(['urn:ietf:params:oauth:grant-type:jwt-bearer', 'cli'])
@@ -28,25 +29,17 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
     }
     throw err
   }
-  const row = await ctx.db.selectFrom('users as u')
-    .innerJoin('organizations as o', 'o.id', 'u.organization_id')
-    .leftJoin('clients as c', (j) => j.onRef('c.organization_id', '=', 'u.organization_id').on('c.id', '=', claims.client_id))
-    .leftJoin('revoked_tokens as r', (j) => j.on('r.jti', '=', claims.jti))
-    .select(['u.id', 'u.email', 'u.organization_admin', 'u.deactivated', 'u.tokens_valid_after', 'o.id as org_id', 'o.name as org_name',
-      'c.id as client_row', 'c.explicit_authorization_required as client_asks_consent', 'r.jti as revoked'])
-    .where('u.id', '=', claims.user_id)
-    .where('u.organization_id', '=', claims.organization_id)
-    .executeTakeFirst()
+  const row = await findTokenHolder(ctx.db, { orgId: claims.organization_id, userId: claims.user_id, clientId: claims.client_id, jti: claims.jti })
   const refuse = (reason: string): never => {
     request.log.info({ reason, jti: claims.jti }, 'access token refused')
     throw new UnauthorizedError('the access token is invalid or expired')
   }
-  if (!row) return refuse('user or organization gone')
+  if (!row || row.org_name === null) return refuse('user or organization gone')
   if (claims.iss !== issuerFor(ctx.config.publicUrl, row.org_name)) return refuse('issuer mismatch')
   if (row.revoked) return refuse('revoked')
   if (row.deactivated) return refuse('user deactivated')
   if (issuedBeforeCutOff(claims.iat, row.tokens_valid_after)) return refuse('issued before the user\'s last deactivation')
-  if (!row.client_row) return refuse('client gone')
+  if (row.client_asks_consent === null) return refuse('client gone')
   const scopes = claims.scope.split(' ').filter(Boolean)
   return {
     userId: row.id,
@@ -60,7 +53,7 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
     exp: claims.exp,
     // The client's flag as it is now: an admin who marks a client third-party takes the power from
     // its earlier tokens at once. A token without `gty` (issued before the claim) counts as browser-issued.
-    delegated: row.client_asks_consent === true && !UNDELEGATED_GRANTS.has(claims.gty ?? '')
+    delegated: row.client_asks_consent && !UNDELEGATED_GRANTS.has(claims.gty ?? '')
   }
 }
 

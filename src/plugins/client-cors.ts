@@ -2,7 +2,7 @@ import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { findCachedClient } from '../oauth/client-auth.js'
-import { anyClientAllowsOrigin } from '../registry/clients.js'
+import { anyClientAllowsOrigin } from '../store/clients.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
 /** The endpoints a browser app calls itself: the token endpoint (code exchange, refresh) and revocation. */
@@ -11,7 +11,7 @@ const BROWSER_ENDPOINT = /^(?:\/[^?]*)?\/api\/v1\/oauth2\/([a-z0-9-]{1,63})\/(?:
 const DENY: FastifyCorsOptions = { origin: false }
 
 /**
- * CORS for each client's registered `origins` (reference §7). A preflight names no client, so it is
+ * CORS for each client's registered `origins` (docs/aoc-compatibility.md §7). A preflight names no client, so it is
  * allowed when some client of the org lists the origin; the request itself is allowed only when the
  * client it names lists it. No credentials: these endpoints take no cookies.
  */

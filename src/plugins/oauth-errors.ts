@@ -18,7 +18,7 @@ export function sendOAuthError (reply: FastifyReply, request: FastifyRequest, er
 }
 
 /**
- * No route for the request, in OAuth JSON like every answer here (reference §8). A wrong method on
+ * No route for the request, in OAuth JSON like every answer here (docs/aoc-compatibility.md §8). A wrong method on
  * an endpoint is a 405 with `Allow` (RFC 9110 §15.5.6): a strict client or HTTP library reads that
  * as "right URL, wrong method" and can act on it. An unknown path is a 404, not RFC 6749's usual
  * 400: no change to the parameters can make a missing endpoint answer, and a 404 says so.

@@ -1,11 +1,10 @@
-import { sql, type Kysely } from 'kysely'
-import type { Database, Node } from '../db/schema.js'
+// Nodes: validation of their fields (URL, access key). The rows are store/nodes.ts's.
+import type { Node } from '../db/schema.js'
 import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js'
-import { newId } from '../ids.js'
-import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
-
-type Db = Kysely<Database>
+import type { Db } from '../store/db.js'
+import * as store from '../store/nodes.js'
+import type { ListQuery, Listed } from '../store/paging.js'
 
 /** The fields of a node that a caller sets. */
 export interface NodeFields {
@@ -20,8 +19,6 @@ export interface NodeFields {
  */
 export const ACCESS_KEY_PATTERN_SOURCE = '^(?!\\.+$)[A-Za-z0-9._-]{1,128}$'
 export const ACCESS_KEY_PATTERN = new RegExp(ACCESS_KEY_PATTERN_SOURCE)
-
-const COLUMNS = ['id', 'organization_id', 'name', 'url', 'access_key', 'created_at', 'updated_at'] as const
 
 /** A node's URL: absolute, http or https, without credentials. */
 export function checkNodeUrl (value: string, param = 'url'): string {
@@ -60,44 +57,31 @@ function conflictOnAccessKey (err: unknown): never {
 export async function createNode (db: Db, orgId: string, fields: Required<NodeFields>): Promise<Node> {
   const values = checkedFields(fields) as Required<NodeFields>
   try {
-    return await db.insertInto('nodes').values({ id: newId(), organization_id: orgId, ...values })
-      .returning(COLUMNS).executeTakeFirstOrThrow()
+    return await store.insertNode(db, orgId, values)
   } catch (err) { return conflictOnAccessKey(err) }
 }
 
 /** The node of this organization with this id; another organization's is a NotFoundError. */
 export async function getNode (db: Db, orgId: string, id: string): Promise<Node> {
-  const node = await db.selectFrom('nodes').select(COLUMNS)
-    .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+  const node = await store.findNode(db, orgId, id)
   if (!node) throw new NotFoundError('node')
   return node
 }
 
-/** The node that a `node.<access_key>:…` scope names, if the organization has one. */
-export async function findNodeByAccessKey (db: Db, orgId: string, accessKey: string): Promise<Node | undefined> {
-  return await db.selectFrom('nodes').select(COLUMNS)
-    .where('organization_id', '=', orgId).where('access_key', '=', accessKey).executeTakeFirst()
-}
-
 /** A page of the organization's nodes; `q` is a substring of the name, without case. */
 export async function listNodes (db: Db, orgId: string, query: ListQuery): Promise<Listed<Node>> {
-  let base = db.selectFrom('nodes').where('organization_id', '=', orgId)
-  if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
+  return await store.listNodes(db, orgId, query)
 }
 
 /** Changes the given fields; an access key taken by another node is a ConflictError. */
 export async function updateNode (db: Db, orgId: string, id: string, fields: NodeFields): Promise<void> {
   const values = checkedFields(fields)
   try {
-    const res = await db.updateTable('nodes').set({ ...values, updated_at: sql<Date>`now()` })
-      .where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-    if (res.numUpdatedRows === 0n) throw new NotFoundError('node')
+    if (!await store.updateNodeRow(db, orgId, id, values)) throw new NotFoundError('node')
   } catch (err) { conflictOnAccessKey(err) }
 }
 
 /** Removes the node. */
 export async function deleteNode (db: Db, orgId: string, id: string): Promise<void> {
-  const res = await db.deleteFrom('nodes').where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-  if (res.numDeletedRows === 0n) throw new NotFoundError('node')
+  if (!await store.deleteNodeRow(db, orgId, id)) throw new NotFoundError('node')
 }

@@ -1,18 +1,17 @@
-import type { Kysely } from 'kysely'
-import type { Database, Organization } from '../db/schema.js'
+// Organizations: their names, which are subdomain-style labels.
+import type { Organization } from '../db/schema.js'
 import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError } from '../errors.js'
-import { newId } from '../ids.js'
+import type { Db } from '../store/db.js'
+import * as store from '../store/organizations.js'
 
-type Db = Kysely<Database>
-
-/** An organization's name is its subdomain-style label (reference §1). */
+/** An organization's name is its subdomain-style label (docs/aoc-compatibility.md §1). */
 export const ORG_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
 export async function createOrganization (db: Db, name: string): Promise<Organization> {
   if (!ORG_NAME.test(name)) throw new InvalidParameterError('name', 'an organization name is lowercase letters, digits and inner hyphens, at most 63 characters')
   try {
-    return await db.insertInto('organizations').values({ id: newId(), name }).returningAll().executeTakeFirstOrThrow()
+    return await store.insertOrganization(db, name)
   } catch (err) {
     if (isUniqueViolation(err)) throw new ConflictError(`organization ${name} already exists`, 'name')
     throw err
@@ -22,10 +21,9 @@ export async function createOrganization (db: Db, name: string): Promise<Organiz
 /** The org of that name; undefined for a name no org can have (so no odd byte reaches SQL). */
 export async function findOrganizationByName (db: Db, name: string): Promise<Organization | undefined> {
   if (!ORG_NAME.test(name)) return undefined
-  return await db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst()
+  return await store.findOrganizationRowByName(db, name)
 }
 
 export async function countOrganizations (db: Db): Promise<number> {
-  const row = await db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
-  return Number(row.n)
+  return await store.countOrganizationRows(db)
 }

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf, requireAdmin } from '../plugins/auth.js'
 import * as authorizations from '../registry/client-authorizations.js'
+import { createClientAuthorization } from '../services/client-authorizations.js'
 import { errorResponses, IdParams, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 const EntityType = Type.Union([Type.Literal('user'), Type.Literal('group')])
@@ -61,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(ClientAuthorizationBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await authorizations.createClientAuthorization(ctx.db, callerOf(request).organizationId, request.body)
+    const created = await createClientAuthorization(ctx.db, callerOf(request).organizationId, request.body)
     return reply.status(201).send(created)
   })
 

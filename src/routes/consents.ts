@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { callerOf, requireUser } from '../plugins/auth.js'
-import { listConsents, withdrawConsent } from '../registry/consents.js'
+import { listConsents } from '../registry/consents.js'
+import { withdrawConsent } from '../services/consents.js'
 import { errorResponses, NoContent, Timestamp } from './schemas.js'
 
 const ConsentBody = Type.Object({

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ID_MAX_LENGTH, ID_PATTERN } from '../ids.js'
 import { callerOf, requireAdmin } from '../plugins/auth.js'
 import * as memberships from '../registry/group-memberships.js'
+import { createMembership } from '../services/group-memberships.js'
 import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A group membership as answered by the API. */
@@ -31,7 +32,7 @@ const MembershipQuery = Type.Object({
   member_id: Type.Optional(Type.String({ maxLength: 64, description: 'Only this user\'s groups.' }))
 })
 
-/** Group memberships: which users are in which group (reference §8). Admins only. */
+/** Group memberships: which users are in which group (docs/aoc-compatibility.md §8). Admins only. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const admin = requireAdmin(ctx)
@@ -60,7 +61,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(GroupMembershipBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await memberships.createMembership(ctx.db, callerOf(request).organizationId, request.body)
+    const created = await createMembership(ctx.db, callerOf(request).organizationId, request.body)
     return reply.status(201).send(created)
   })
 

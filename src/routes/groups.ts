@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf, requireAdmin } from '../plugins/auth.js'
 import * as groups from '../registry/groups.js'
+import { deleteGroup } from '../services/groups.js'
 import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A group as answered by the API. */
@@ -86,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {
-    await groups.deleteGroup(ctx.db, callerOf(request).organizationId, request.params.id)
+    await deleteGroup(ctx.db, callerOf(request).organizationId, request.params.id)
     return reply.status(204).send(null)
   })
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sql } from 'kysely'
+import { pingDatabase } from '../db/ping.js'
 
 const Status = Type.Object({ status: Type.String(), database: Type.Optional(Type.String()) })
 
@@ -11,10 +11,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['health'], summary: 'Readiness: the database answers', response: { 200: Status, 503: Status } }
   }, async (request, reply) => {
     try {
-      await Promise.race([
-        sql`select 1`.execute(app.ctx.db),
-        new Promise((_resolve, reject) => setTimeout(() => reject(new Error('database timeout')), 2000).unref())
-      ])
+      await pingDatabase(app.ctx.db)
       return { status: 'ok', database: app.ctx.dbKind }
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed')

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sql } from 'kysely'
 import { lookUpAuthorizeRequest } from '../browser/authorize-lookup.js'
 import { countAttempt, forgiveAttempt, throttleKeys, throttleLimitsOf } from '../browser/login-throttle.js'
 import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE, sessionCookieOptions } from '../browser/page-reply.js'
@@ -9,6 +8,7 @@ import { loginPage, signedInPage, signedOutPage, unknownOrgPage } from '../brows
 import { createSession, endSession, findSession } from '../browser/sessions.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
+import { findSignInUser } from '../store/users.js'
 import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
 
 const MAX_RETURN_TO = 8192
@@ -107,8 +107,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       reply.header('Retry-After', String(wait))
       return await again(429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`)
     }
-    const user = await ctx.db.selectFrom('users').select(['id', 'password_hash', 'deactivated'])
-      .where('organization_id', '=', org.id).where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirst()
+    const user = await findSignInUser(ctx.db, org.id, email)
     const ok = await verifyPassword(user?.password_hash ?? await timingDummy(), password)
     if (!user || !user.password_hash || !ok || user.deactivated) {
       const reason = !user ? 'unknown e-mail' : !user.password_hash ? 'user has no password' : !ok ? 'wrong password' : 'user is deactivated'

@@ -124,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response)
   })
 
-  /** Both endpoints need the client's secret (reference §8); revocation also takes a public client by its id alone (RFC 7009 §2.1). */
+  /** Both endpoints need the client's secret (docs/aoc-compatibility.md §8); revocation also takes a public client by its id alone (RFC 7009 §2.1). */
   const authenticated = async (request: FastifyRequest, orgName: string, requirement: SecretRequirement) => {
     const form = readForm(request)
     const identified = await identifyClient(ctx, orgName, request.headers, form, requirement)

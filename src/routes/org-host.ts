@@ -13,7 +13,7 @@ export function orgOfHost (config: Pick<Config, 'baseDomain' | 'publicUrl'>, hos
 }
 
 /**
- * AoC's org discovery (reference §1, §9): every GET to `<org>.<BASE_DOMAIN>` redirects to the org's
+ * AoC's org discovery (docs/aoc-compatibility.md §1, §9): every GET to `<org>.<BASE_DOMAIN>` redirects to the org's
  * login page. The query is never empty and carries the original path encoded, so no `token=`
  * appears in it (ascli would take that for a public link).
  */

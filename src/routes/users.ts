@@ -5,6 +5,7 @@ import { callerOf, requireAdmin, requireCredentialPower, requireUser } from '../
 import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword } from '../registry/passwords.js'
 import * as users from '../registry/users.js'
+import { deleteUser, updateUser } from '../services/users.js'
 import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A user as answered by the API. */
@@ -128,7 +129,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { password, ...fields } = request.body
     const hash = await passwordHashOf(password, async () =>
       fields.email ?? (await users.getUser(ctx.db, caller.organizationId, request.params.id)).email)
-    await users.updateUser(ctx.db, caller.organizationId, request.params.id, fields, hash)
+    await updateUser(ctx.db, caller.organizationId, request.params.id, fields, hash)
     return reply.status(204).send(null)
   })
 
@@ -143,7 +144,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const caller = callerOf(request)
     if (request.params.id === caller.userId) throw new ForbiddenError('an administrator cannot delete its own user')
-    await users.deleteUser(ctx.db, caller.organizationId, request.params.id)
+    await deleteUser(ctx.db, caller.organizationId, request.params.id)
     return reply.status(204).send(null)
   })
 }

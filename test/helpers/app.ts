@@ -2,12 +2,14 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { DbHandle } from '../../src/db/connect.js'
-import { issueAccessToken, issuerFor } from '../../src/oauth/tokens.js'
-import { setUpOrganization } from '../../src/registry/org-setup.js'
+import { loggerOptions } from '../../src/logger.js'
+import { issueAccessToken, issuerFor, type IssueInput } from '../../src/oauth/tokens.js'
+import { setUpOrganization } from '../../src/services/org-setup.js'
 import { createUser, type PublicUser, type UserFields } from '../../src/registry/users.js'
 import { testDb } from './db.js'
 
@@ -34,17 +36,29 @@ export interface TestApp {
   config: Config
 }
 
-/** Builds the app on this file's database (one per file: PGlite takes seconds to start). */
-export async function buildTestApp (t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
+/** Builds the app on this file's database (one per file: PGlite takes seconds to start); `logger` as buildApp takes it. */
+export async function buildTestApp (t: Tap, env: Record<string, string> = {}, logger?: BuildOptions['logger']): Promise<TestApp> {
   const handle = await testDb()
   const config = testConfig(env)
-  const app = await buildApp({ config, db: handle })
+  const app = await buildApp({ config, db: handle, ...(logger !== undefined ? { logger } : {}) })
   t.teardown(async () => {
     await app.close()
     await handle.close()
     await fs.rm(config.dataDir, { recursive: true, force: true })
   })
   return { app, handle, config }
+}
+
+/** buildTestApp with the app's own logger at `level`, writing into memory: `lines` is every line logged, as written (JSON text). */
+export async function buildLoggingTestApp (t: Tap, level: string, env: Record<string, string> = {}): Promise<TestApp & { lines: string[] }> {
+  const lines: string[] = []
+  const stream = new Writable({
+    write (chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean))
+      done()
+    }
+  })
+  return { ...await buildTestApp(t, env, { ...loggerOptions(level), stream }), lines }
 }
 
 /** An organization with an admin, and helpers to make users and tokens in it. */
@@ -56,6 +70,11 @@ export interface TestOrg {
   clientSecret: string
   /** An admin token (scope admin:all). */
   adminToken: string
+  /**
+   * A token signed by the app's keys as the JWT bearer grant issues it: by default the org's admin's,
+   * through the org's client, admin:all for 600 s; `fields` override any of it (tokens to refuse).
+   */
+  issue: (fields?: Partial<IssueInput>) => Promise<string>
   /** A token for any user of the org, with the given scope (default user:all). */
   tokenFor: (user: Pick<PublicUser, 'id' | 'email'>, scope?: string, ttl?: number) => Promise<string>
   /** A new user; returns it with a user:all token. */
@@ -68,17 +87,20 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
   const { org, admin, client } = await setUpOrganization(app.ctx.db, app.ctx.box, {
     orgName: name, adminEmail: `admin@${name}.example.com`, clientName: 'test client'
   })
-  const tokenFor = async (user: Pick<PublicUser, 'id' | 'email'>, scope = 'user:all', ttl = 600) => (await issueAccessToken(app.ctx.keys, {
+  const issue = async (fields: Partial<IssueInput> = {}) => (await issueAccessToken(app.ctx.keys, {
     issuer: issuerFor(config.publicUrl, org.name),
     audience: config.accessTokenAudience,
-    email: user.email,
-    userId: user.id,
+    email: admin.email,
+    userId: admin.id,
     organizationId: org.id,
     clientId: client!.id,
-    scope,
-    ttl,
-    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+    scope: 'admin:all',
+    ttl: 600,
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    ...fields
   })).token
+  const tokenFor = async (user: Pick<PublicUser, 'id' | 'email'>, scope = 'user:all', ttl = 600) =>
+    await issue({ email: user.email, userId: user.id, scope, ttl })
   let n = 0
   return {
     orgId: org.id,
@@ -87,6 +109,7 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
     clientId: client!.id,
     clientSecret: client!.secret!, // setUpOrganization registers a confidential client
     adminToken: await tokenFor(admin, 'admin:all'),
+    issue,
     tokenFor,
     newUser: async (fields = {}) => {
       const user = await createUser(app.ctx.db, org.id, { email: `user${++n}-${randomBytes(3).toString('hex')}@${name}.example.com`, ...fields })

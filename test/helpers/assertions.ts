@@ -4,7 +4,7 @@ import { SignJWT } from 'jose'
 export const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
 export const JS_SDK_AUD = 'https://api.ibmaspera.com/api/v1/oauth2/token'
 
-/** An assertion as ascli builds it (reference §3): {"alg":"RS256"}, nbf now-300, iat now-299, exp now+3600, jti, org. */
+/** An assertion as ascli builds it (docs/aoc-compatibility.md §3): {"alg":"RS256"}, nbf now-300, iat now-299, exp now+3600, jti, org. */
 export async function ascliAssertion (key: KeyObject, clientId: string, email: string, org?: string, overrides: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   return await new SignJWT({ iss: clientId, sub: email, aud: ASCLI_AUD, exp: now + 3600, nbf: now - 300, iat: now - 299, jti: randomUUID(), ...(org ? { org } : {}), ...overrides })
@@ -32,7 +32,7 @@ export async function jsSdkAssertion (key: KeyObject, clientId: string, email: s
     .setProtectedHeader({ alg: 'RS256' }).sign(key)
 }
 
-/** The form body ascli sends, byte for byte (reference §2). */
+/** The form body ascli sends, byte for byte (docs/aoc-compatibility.md §2). */
 export function ascliForm (clientId: string, assertion: string, scope = 'user:all'): string {
   return `client_id=${clientId}&scope=${encodeURIComponent(scope)}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${assertion}`
 }

@@ -3,48 +3,17 @@
 import t from 'tap'
 import { createAuthorizationCode } from '../../src/oauth/authorization-codes.js'
 import { hashOpaque } from '../../src/oauth/opaque.js'
-import { purgeExpired } from '../../src/oauth/replay.js'
+import { purgeExpired } from '../../src/services/purge.js'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
-import { authorize, browserClient, Jar, pkcePair, setPassword, signIn } from '../helpers/signin.js'
+import { basic, defined, errorOf, oauthPoster, type Form } from '../helpers/oauth.js'
+import { authorize, browserClient, type BrowserClient, pkcePair, signedInUser, signInWithPassword } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' })
 const { app } = ta
 const org = await newOrg(ta)
-const base = `/api/v1/oauth2/${org.orgName}`
-const PASSWORD = 'a long enough password'
+const post = oauthPoster(app, org.orgName)
 
-type BrowserClient = Awaited<ReturnType<typeof browserClient>>
-type Form = Record<string, string | undefined>
-
-/** A user of the org with a password, signed in in its own jar. */
-async function signedIn (fields: { organization_admin?: boolean } = {}): Promise<{ id: string, email: string, jar: Jar }> {
-  const { user } = await org.newUser(fields)
-  await setPassword(ta, user.id, PASSWORD)
-  const jar = new Jar()
-  const res = await signIn(app, jar, org.orgName, user.email, PASSWORD)
-  if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`)
-  return { id: user.id, email: user.email, jar }
-}
-
-const alice = await signedIn()
-
-const defined = (form: Form): Record<string, string> =>
-  Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => e[1] !== undefined))
-
-/** A test message: the error body of a failed answer, never the tokens of a successful one. */
-const errorOf = (res: { statusCode: number, body: string }): string => res.statusCode < 300 ? 'accepted' : `(${res.statusCode}: ${res.body.slice(0, 300)})`
-
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
-
-/** POST to one of the org's OAuth endpoints, form-encoded; undefined fields are left out. */
-async function post (endpoint: 'token' | 'introspect', form: Form, headers: Record<string, string> = {}) {
-  return await app.inject({
-    method: 'POST',
-    url: `${base}/${endpoint}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    payload: new URLSearchParams(defined(form)).toString()
-  })
-}
+const alice = await signedInUser(ta, org)
 
 /** Runs authorize for `client` (its registered redirect URI unless `extra` says otherwise) and answers the code. */
 async function codeFor (client: BrowserClient, extra: Form = {}, jar = alice.jar): Promise<string> {
@@ -92,7 +61,7 @@ t.test('success: PKCE, secret in the body; the answer has both tokens and is not
   t.not(body.refresh_token, body.access_token)
   const self = await call(app, body.access_token, 'GET', '/api/v1/self')
   t.equal(self.statusCode, 200, 'the access token works on the REST API')
-  t.equal(self.json().id, alice.id, 'for the user who signed in')
+  t.equal(self.json().id, alice.user.id, 'for the user who signed in')
   t.ok(await active(client, body.access_token), 'and the client introspects it as active')
 })
 
@@ -240,10 +209,10 @@ t.test('codes that are not good for this exchange', async (t) => {
 })
 
 t.test('a user deactivated between authorize and exchange: invalid_grant', async (t) => {
-  const bob = await signedIn()
+  const bob = await signedInUser(ta, org)
   const client = await browserClient(ta, org)
   const code = await codeFor(client, {}, bob.jar)
-  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { deactivated: true })
+  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.user.id}`, { deactivated: true })
   t.equal(put.statusCode, 204, errorOf(put))
   const res = await exchange(client, code)
   t.equal(res.statusCode, 400)
@@ -252,11 +221,11 @@ t.test('a user deactivated between authorize and exchange: invalid_grant', async
 })
 
 t.test('a code not exchanged before a deactivation stays dead after the reactivation', async (t) => {
-  const bob = await signedIn()
+  const bob = await signedInUser(ta, org)
   const client = await browserClient(ta, org)
   const code = await codeFor(client, {}, bob.jar)
   for (const deactivated of [true, false]) {
-    const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { deactivated })
+    const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.user.id}`, { deactivated })
     t.equal(put.statusCode, 204, errorOf(put))
   }
   const res = await exchange(client, code)
@@ -266,9 +235,7 @@ t.test('a code not exchanged before a deactivation stays dead after the reactiva
 })
 
 t.test('an admin with scope admin:all: the admin lifetime and no refresh token', async (t) => {
-  await setPassword(ta, org.admin.id, PASSWORD)
-  const jar = new Jar()
-  t.equal((await signIn(app, jar, org.orgName, org.admin.email, PASSWORD)).statusCode, 303)
+  const jar = await signInWithPassword(ta, org, org.admin, { t })
   const client = await browserClient(ta, org)
   const res = await exchange(client, await codeFor(client, { scope: 'admin:all' }, jar))
   t.equal(res.statusCode, 200, errorOf(res))
@@ -292,7 +259,7 @@ t.test('the purge keeps a code as long as what it issued may live, and drops wha
   const { db } = app.ctx
   const client = await browserClient(ta, org)
   const code = await createAuthorizationCode(db, {
-    orgId: org.orgId, clientId: client.id, userId: alice.id, redirectUri: client.redirectUri, redirectUriGiven: true, scope: 'user:all', codeChallenge: undefined
+    orgId: org.orgId, clientId: client.id, userId: alice.user.id, redirectUri: client.redirectUri, redirectUriGiven: true, scope: 'user:all', codeChallenge: undefined
   }, 60)
   const hash = hashOpaque(code)
   await db.updateTable('authorization_codes').set({ expires_at: new Date(Date.now() - 2 * 24 * 3600 * 1000) }).where('code_hash', '=', hash).execute()

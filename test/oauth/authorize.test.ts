@@ -2,7 +2,8 @@
 import t from 'tap'
 import { hashOpaque } from '../../src/oauth/opaque.js'
 import { buildTestApp, newOrg } from '../helpers/app.js'
-import { authorize, browse, browserClient, hiddenValue, Jar, pathOf, pkcePair, setPassword, signIn } from '../helpers/signin.js'
+import { defined, FORM, type Form } from '../helpers/oauth.js'
+import { authorize, browse, browserClient, hiddenValue, Jar, pathOf, pkcePair, setPassword, signedInUser, signIn } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' })
 const { app } = ta
@@ -11,14 +12,8 @@ const PASSWORD = 'correct horse battery'
 const base = `/api/v1/oauth2/${org.orgName}`
 const issuer = `http://localhost:3000${base}`
 
-const signedIn = async (fields: Parameters<typeof org.newUser>[0] = {}) => {
-  const { user } = await org.newUser(fields)
-  await setPassword(ta, user.id, PASSWORD)
-  const jar = new Jar()
-  t.equal((await signIn(app, jar, org.orgName, user.email, PASSWORD)).statusCode, 303)
-  return { user, jar }
-}
-const query = (p: Record<string, string | undefined>) => new URLSearchParams(Object.entries(p).filter((e): e is [string, string] => e[1] !== undefined)).toString()
+const signedIn = async (fields: Parameters<typeof org.newUser>[0] = {}) => await signedInUser(ta, org, { fields, password: PASSWORD, t })
+const query = (p: Form) => new URLSearchParams(defined(p)).toString()
 
 t.test('an anonymous browser is sent to sign in, and comes back to the same request', async (t) => {
   const client = await browserClient(ta, org, { explicit_authorization_required: false })
@@ -214,7 +209,7 @@ t.test('odd input gets a page or an OAuth error, never a 500', async (t) => {
   const token = await app.inject({
     method: 'POST',
     url: `${base}/token`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: FORM,
     payload: 'grant_type=authorization_code&client_id=%00&code=x'
   })
   t.equal(token.statusCode, 400, 'a NUL byte at the token endpoint')

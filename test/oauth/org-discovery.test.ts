@@ -1,7 +1,8 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
+import { FORM } from '../helpers/oauth.js'
 
-// AoC's org discovery (reference §1, §9): ascli GETs https://<org>.<domain>/ and reads the org
+// AoC's org discovery (docs/aoc-compatibility.md §1, §9): ascli GETs https://<org>.<domain>/ and reads the org
 // from the redirect. Only GET and HEAD on an org's host are redirected; the API host never is.
 const { app } = await buildTestApp(t, { BASE_DOMAIN: 'example.test', PUBLIC_URL: 'https://api.example.test', TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
 
@@ -32,7 +33,7 @@ t.test('HEAD is redirected too', async (t) => {
 })
 
 t.test('not redirected: POST, the API host, an invalid label, another domain', async (t) => {
-  const post = await app.inject({ method: 'POST', url: '/api/v1/oauth2/acme/token', headers: { host: 'acme.example.test', 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=x' })
+  const post = await app.inject({ method: 'POST', url: '/api/v1/oauth2/acme/token', headers: { host: 'acme.example.test', ...FORM }, payload: 'grant_type=x' })
   t.notOk(post.headers.location, 'POST to an org host: no redirect')
   t.ok(post.statusCode < 300 || post.statusCode >= 400, `POST answered by the endpoint (${post.statusCode})`)
   t.equal(post.json().error, 'invalid_client', 'the token endpoint answered: acme does not exist, so invalid_client')

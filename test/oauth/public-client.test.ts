@@ -4,12 +4,12 @@ import { GRANTS } from '../../src/oauth/token-endpoint.js'
 import type { GrantContext } from '../../src/oauth/grants/types.js'
 import { buildTestApp, call, newOrg, pem } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
+import { basic, oauthPoster } from '../helpers/oauth.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
 const { app } = ta
 const org = await newOrg(ta)
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
-const base = `/api/v1/oauth2/${org.orgName}`
+const post = oauthPoster(app, org.orgName)
 
 const alice = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const { user } = await org.newUser({ public_key: pem(alice.publicKey) })
@@ -18,10 +18,6 @@ const created = await call(app, org.adminToken, 'POST', '/api/v1/clients', { nam
 if (created.statusCode !== 201) throw new Error(`create failed: ${created.body}`)
 const pub: { id: string, secret: null } = created.json()
 await app.ctx.db.updateTable('clients').set({ jwt_grant_enabled: true }).where('id', '=', org.clientId).execute()
-
-const post = (path: string, payload: string, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: `${base}/${path}`, headers: { ...FORM, ...headers }, payload })
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
 
 /** A token for alice through the public client, by client_id alone. */
 async function publicToken (): Promise<string> {

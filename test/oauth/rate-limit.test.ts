@@ -4,6 +4,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
+import { basic, FORM } from '../helpers/oauth.js'
 
 // One database for the file; each limit gets its own app on it (the counters live in the app).
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1' })
@@ -25,7 +26,7 @@ async function tokenRequest (app: FastifyInstance, clientId = org.clientId, ip?:
   return await app.inject({
     method: 'POST',
     url: tokenUrl,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(ip ? { 'x-forwarded-for': ip } : {}) },
+    headers: { ...FORM, ...(ip ? { 'x-forwarded-for': ip } : {}) },
     payload: ascliForm(clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email))
   })
 }
@@ -67,11 +68,7 @@ t.test('the limit is also per client: the same client id from a new address is r
   const viaBasic = await ta.app.inject({
     method: 'POST',
     url: tokenUrl,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-forwarded-for': '10.0.0.4',
-      authorization: 'Basic ' + Buffer.from(`${org.clientId}:${org.clientSecret}`).toString('base64')
-    },
+    headers: { ...FORM, 'x-forwarded-for': '10.0.0.4', ...basic(org.clientId, org.clientSecret) },
     payload: `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await ascliAssertion(alice.privateKey, org.clientId, user.email)}`
   })
   t.equal(viaBasic.statusCode, 429, 'naming the client by Basic counts the same')
@@ -82,11 +79,11 @@ t.test('requests that do not prove the client count against their address only, 
   const mallory = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const forged = () => ascliAssertion(mallory.privateKey, org.clientId, user.email)
   const post = async (ip: string, payload: string, headers: Record<string, string> = {}) => await app.inject({
-    method: 'POST', url: tokenUrl, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip, ...headers }, payload
+    method: 'POST', url: tokenUrl, headers: { ...FORM, 'x-forwarded-for': ip, ...headers }, payload
   })
   const forgedCodes = await times(5, async () => await post('10.0.1.66', ascliForm(org.clientId, await forged())))
   t.same(forgedCodes, [400, 400, 400, 400, 400], 'assertions signed with a foreign key: invalid_grant')
-  const badSecret = { authorization: 'Basic ' + Buffer.from(`${org.clientId}:wrong-secret`).toString('base64') }
+  const badSecret = basic(org.clientId, 'wrong-secret')
   const wrongSecretCodes = await times(5, async () => await post('10.0.1.67', `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await forged()}`, badSecret))
   t.same(wrongSecretCodes, [401, 401, 401, 401, 401], 'a wrong secret: invalid_client')
   t.equal((await post('10.0.1.66', ascliForm(org.clientId, await forged()))).statusCode, 429, 'the sender\'s address is limited')
@@ -116,7 +113,7 @@ t.test('introspection shares the limit', async (t) => {
   const res = await ta.app.inject({
     method: 'POST',
     url: `/api/v1/oauth2/${org.orgName}/introspect`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '10.0.0.1' },
+    headers: { ...FORM, 'x-forwarded-for': '10.0.0.1' },
     payload: `client_id=${org.clientId}&client_secret=${org.clientSecret}&token=abc`
   })
   t.equal(res.statusCode, 429)
@@ -135,7 +132,7 @@ t.test('default limit (1200/min): a burst of 40, as ascli sends them, is not lim
   t.equal(app.ctx.config.tokenRateLimitPerMinute, 1200)
   const assertions = await Promise.all(Array.from({ length: 40 }, () => ascliAssertion(alice.privateKey, org.clientId, user.email)))
   const res = await Promise.all(assertions.map((a) => app.inject({
-    method: 'POST', url: tokenUrl, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: ascliForm(org.clientId, a)
+    method: 'POST', url: tokenUrl, headers: FORM, payload: ascliForm(org.clientId, a)
   })))
   const codes = res.map((r) => r.statusCode)
   t.equal(codes.filter((c) => c === 429).length, 0, 'no 429 in the burst')

@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose'
 import t from 'tap'
 import { buildTestApp, call, newOrg, pem } from '../helpers/app.js'
 import { ascliAssertion, ascliForm, jsSdkAssertion, pythonAssertion, tutorialAssertion } from '../helpers/assertions.js'
+import { basic, FORM } from '../helpers/oauth.js'
 import { freePort } from '../helpers/process.js'
 
 // The app on a real port, so clients see real HTTP: headers, content types, status lines.
@@ -100,7 +101,6 @@ t.test('oauth4webapi sees our errors as OAuth errors', async (t) => {
   t.match(err2, { error: 'invalid_client', status: 401 }, 'introspection without the secret')
 })
 
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const postForm = (body: string, headers: Record<string, string> = {}) => fetch(tokenUrl, { method: 'POST', headers: { ...FORM, ...headers }, body })
 const grantPrefix = 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer'
 
@@ -112,20 +112,17 @@ t.test('plain fetch: every client shape gets a token over real HTTP', async (t) 
     t.match(await res.json() as unknown, { token_type: 'bearer', access_token: String }, label)
   }
   await check('ascli', await postForm(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email, org.orgName))))
-  const basic = 'Basic ' + Buffer.from(`${org.clientId}:${org.clientSecret}`).toString('base64')
-  await check('tutorial via Basic', await postForm(`${grantPrefix}&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, { authorization: basic }))
+  await check('tutorial via Basic', await postForm(`${grantPrefix}&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(org.clientId, org.clientSecret)))
   await check('python, secret in body', await postForm(`client_id=${org.clientId}&client_secret=${encodeURIComponent(org.clientSecret)}&${grantPrefix}&assertion=${await pythonAssertion(alice.privateKey, org.clientId, user.email, org.orgName)}`))
   await check('JS SDK', await postForm(ascliForm(org.clientId, await jsSdkAssertion(alice.privateKey, org.clientId, user.email))))
 })
 
 t.test('plain fetch: a Basic header of form-encoded id and secret (RFC 6749 §2.3.1)', async (t) => {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+')
-  const basic = 'Basic ' + Buffer.from(`${enc(org.clientId)}:${enc(org.clientSecret)}`).toString('base64')
-  const ok = await postForm(`${grantPrefix}&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, { authorization: basic })
+  const ok = await postForm(`${grantPrefix}&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(enc(org.clientId), enc(org.clientSecret)))
   t.equal(ok.status, 200, 'accepted')
   // A secret with reserved characters only matches when decoded: a wrong secret with '%' and '+' is still a plain 401.
-  const odd = 'Basic ' + Buffer.from(`${enc(org.clientId)}:${enc('a+b%c d')}`).toString('base64')
-  const bad = await postForm(`${grantPrefix}&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, { authorization: odd })
+  const bad = await postForm(`${grantPrefix}&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(enc(org.clientId), enc('a+b%c d')))
   t.equal(bad.status, 401, 'a wrong (encoded) secret is invalid_client')
   t.equal(((await bad.json()) as { error: string }).error, 'invalid_client')
   t.match(bad.headers.get('www-authenticate'), /^Basic/)

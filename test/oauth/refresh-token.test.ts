@@ -3,47 +3,18 @@
 import t from 'tap'
 import { hashOpaque } from '../../src/oauth/opaque.js'
 import { buildTestApp, call, newOrg, pastCutOff } from '../helpers/app.js'
-import { authorize, browse, browserClient, Jar, pkcePair, setPassword, signIn } from '../helpers/signin.js'
+import { basic, defined, errorOf, oauthPoster, type Form } from '../helpers/oauth.js'
+import { authorize, browse, browserClient, type BrowserClient, pkcePair, signedInUser, signIn, TEST_PASSWORD } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' })
 const { app } = ta
 const org = await newOrg(ta)
 const base = `/api/v1/oauth2/${org.orgName}`
-const PASSWORD = 'a long enough password'
+const post = oauthPoster(app, org.orgName)
 
-type BrowserClient = Awaited<ReturnType<typeof browserClient>>
-type Form = Record<string, string | undefined>
 interface Tokens { access: string, refresh: string }
 
-/** A user of the org with a password, signed in in its own jar. */
-async function signedIn (): Promise<{ id: string, email: string, jar: Jar }> {
-  const { user } = await org.newUser()
-  await setPassword(ta, user.id, PASSWORD)
-  const jar = new Jar()
-  const res = await signIn(app, jar, org.orgName, user.email, PASSWORD)
-  if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`)
-  return { id: user.id, email: user.email, jar }
-}
-
-const alice = await signedIn()
-
-const defined = (form: Form): Record<string, string> =>
-  Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => e[1] !== undefined))
-
-/** A test message: the error body of a failed answer, never the tokens of a successful one. */
-const errorOf = (res: { statusCode: number, body: string }): string => res.statusCode < 300 ? 'accepted' : `(${res.statusCode}: ${res.body.slice(0, 300)})`
-
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
-
-/** POST to one of the org's OAuth endpoints, form-encoded; undefined fields are left out. */
-async function post (endpoint: 'token' | 'introspect' | 'revoke', form: Form, headers: Record<string, string> = {}) {
-  return await app.inject({
-    method: 'POST',
-    url: `${base}/${endpoint}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    payload: new URLSearchParams(defined(form)).toString()
-  })
-}
+const alice = await signedInUser(ta, org)
 
 /** The code flow for `client` up to its first tokens (PKCE, so a public client works as well). */
 async function grant (client: BrowserClient, scope?: string, jar = alice.jar): Promise<Tokens> {
@@ -86,7 +57,7 @@ t.test('rotation: a new refresh token each time; the presented one is used up', 
   t.not(body.access_token, first.access, 'a new access token')
   const self = await call(app, body.access_token, 'GET', '/api/v1/self')
   t.equal(self.statusCode, 200, 'the new access token works')
-  t.equal(self.json().id, alice.id)
+  t.equal(self.json().id, alice.user.id)
 
   const old = await refresh(client, first.refresh)
   t.equal(old.statusCode, 400, 'the rotated-out token is refused')
@@ -200,10 +171,10 @@ t.test('expired refresh tokens: past the family\'s end, or unused too long', asy
 })
 
 t.test('a user deactivated since the code exchange: invalid_grant', async (t) => {
-  const bob = await signedIn()
+  const bob = await signedInUser(ta, org)
   const client = await browserClient(ta, org)
   const tokens = await grant(client, undefined, bob.jar)
-  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { deactivated: true })
+  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.user.id}`, { deactivated: true })
   t.equal(put.statusCode, 204, errorOf(put))
   const res = await refresh(client, tokens.refresh)
   t.equal(res.statusCode, 400)
@@ -212,12 +183,12 @@ t.test('a user deactivated since the code exchange: invalid_grant', async (t) =>
 })
 
 t.test('deactivated, then reactivated: every credential from before stays dead; a new sign-in works', async (t) => {
-  const bob = await signedIn()
+  const bob = await signedInUser(ta, org)
   const client = await browserClient(ta, org)
   const old = await grant(client, undefined, bob.jar)
   t.ok((await introspect(client, old.access)).active, 'the access token is active before')
   for (const deactivated of [true, false]) {
-    const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { deactivated })
+    const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.user.id}`, { deactivated })
     t.equal(put.statusCode, 204, errorOf(put))
   }
   t.equal((await call(app, old.access, 'GET', '/api/v1/self')).statusCode, 401, 'the REST API refuses the old access token')
@@ -230,8 +201,8 @@ t.test('deactivated, then reactivated: every credential from before stays dead; 
   t.equal(page.statusCode, 302, 'the browser session ended')
   t.match(page.headers.location, `${base}/login?`, 'authorize asks for a sign-in')
 
-  await pastCutOff(ta, bob.id)
-  t.equal((await signIn(app, bob.jar, org.orgName, bob.email, PASSWORD)).statusCode, 303, 'the user signs in again')
+  await pastCutOff(ta, bob.user.id)
+  t.equal((await signIn(app, bob.jar, org.orgName, bob.user.email, TEST_PASSWORD)).statusCode, 303, 'the user signs in again')
   const fresh = await grant(client, undefined, bob.jar)
   t.equal((await call(app, fresh.access, 'GET', '/api/v1/self')).statusCode, 200, 'its new access token works')
   t.ok((await introspect(client, fresh.access)).active, 'and is active')
@@ -312,9 +283,9 @@ t.test('two concurrent uses of one refresh token: at most one wins, and then the
 
 t.test('a password set by an admin or changed by its user revokes the user\'s refresh tokens', async (t) => {
   const client = await browserClient(ta, org)
-  const bob = await signedIn()
+  const bob = await signedInUser(ta, org)
   const tokens = await grant(client, undefined, bob.jar)
-  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { password: 'a brand new passphrase' })
+  const put = await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.user.id}`, { password: 'a brand new passphrase' })
   t.equal(put.statusCode, 204)
   const res = await refresh(client, tokens.refresh)
   t.equal(res.json().error, 'invalid_grant', 'the refresh token is revoked')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { sql } from 'kysely'
-import { JtiRecorder, purgeExpired } from '../../src/oauth/replay.js'
+import { JtiRecorder } from '../../src/store/assertion-jtis.js'
+import { purgeExpired } from '../../src/services/purge.js'
 import { testDb } from '../helpers/db.js'
 
 const handle = await testDb()

@@ -3,22 +3,20 @@ import { decodeJwt, decodeProtectedHeader } from 'jose'
 import t from 'tap'
 import { buildTestApp, call, newOrg, pem } from '../helpers/app.js'
 import { ascliAssertion, ascliForm, jsSdkAssertion, pythonAssertion, tutorialAssertion } from '../helpers/assertions.js'
+import { basic, oauthPoster } from '../helpers/oauth.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
 const { app, config } = ta
 const org = await newOrg(ta)
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const tokenUrl = `/api/v1/oauth2/${org.orgName}/token`
+const post = oauthPoster(app, org.orgName)
 
 const alice = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const { user } = await org.newUser({ public_key: pem(alice.publicKey) })
 await app.ctx.db.updateTable('clients').set({ jwt_grant_enabled: true }).where('id', '=', org.clientId).execute()
 
-const post = (payload: string, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: tokenUrl, headers: { ...FORM, ...headers }, payload })
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
-
 t.test('ascli\'s exact request gets a token that the REST API accepts', async (t) => {
-  const res = await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email, org.orgName)))
+  const res = await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email, org.orgName)))
   t.equal(res.statusCode, 200, res.body)
   t.equal(res.headers['cache-control'], 'no-store')
   const body = res.json()
@@ -34,46 +32,46 @@ t.test('ascli\'s exact request gets a token that the REST API accepts', async (t
 })
 
 t.test('the tutorial (Basic), Python (secret in body) and JS SDK shapes get tokens', async (t) => {
-  const viaBasic = await post(`grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(org.clientId, org.clientSecret))
+  const viaBasic = await post('token', `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(org.clientId, org.clientSecret))
   t.equal(viaBasic.statusCode, 200, viaBasic.body)
-  const basicAndBodyId = await post(`client_id=${org.clientId}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(org.clientId, org.clientSecret))
+  const basicAndBodyId = await post('token', `client_id=${org.clientId}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await tutorialAssertion(alice.privateKey, org.clientId, user.email)}`, basic(org.clientId, org.clientSecret))
   t.equal(basicAndBodyId.statusCode, 200, 'Basic with the same client_id in the body')
-  const inBody = await post(`client_id=${org.clientId}&client_secret=${org.clientSecret}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await pythonAssertion(alice.privateKey, org.clientId, user.email, org.orgName)}`)
+  const inBody = await post('token', `client_id=${org.clientId}&client_secret=${org.clientSecret}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${await pythonAssertion(alice.privateKey, org.clientId, user.email, org.orgName)}`)
   t.equal(inBody.statusCode, 200, inBody.body)
-  const sdk = await post(ascliForm(org.clientId, await jsSdkAssertion(alice.privateKey, org.clientId, user.email.toUpperCase())))
+  const sdk = await post('token', ascliForm(org.clientId, await jsSdkAssertion(alice.privateKey, org.clientId, user.email.toUpperCase())))
   t.equal(sdk.statusCode, 200, 'sub is matched without case')
 })
 
 t.test('client identification errors', async (t) => {
   const assertion = await ascliAssertion(alice.privateKey, org.clientId, user.email)
-  const wrongSecret = await post(ascliForm(org.clientId, assertion), basic(org.clientId, 'x' + org.clientSecret))
+  const wrongSecret = await post('token', ascliForm(org.clientId, assertion), basic(org.clientId, 'x' + org.clientSecret))
   t.equal(wrongSecret.statusCode, 401)
   t.match(wrongSecret.json(), { error: 'invalid_client' })
   t.match(wrongSecret.headers['www-authenticate'], /^Basic/, 'WWW-Authenticate when Basic was used')
-  const wrongBodySecret = await post(`${ascliForm(org.clientId, assertion)}&client_secret=nope`)
+  const wrongBodySecret = await post('token', `${ascliForm(org.clientId, assertion)}&client_secret=nope`)
   t.equal(wrongBodySecret.statusCode, 401)
   t.notOk(wrongBodySecret.headers['www-authenticate'])
-  const unknown = await post(ascliForm('no-such-client', assertion))
+  const unknown = await post('token', ascliForm('no-such-client', assertion))
   t.equal(unknown.statusCode, 401, 'an unknown client is 401 even without a secret')
   t.equal(unknown.json().error, 'invalid_client')
-  const twoIds = await post(ascliForm('other-id', assertion), basic(org.clientId, org.clientSecret))
+  const twoIds = await post('token', ascliForm('other-id', assertion), basic(org.clientId, org.clientSecret))
   t.equal(twoIds.statusCode, 400)
   t.equal(twoIds.json().error, 'invalid_request')
-  const repeated = await post(`${ascliForm(org.clientId, assertion)}&scope=admin%3Aall`)
+  const repeated = await post('token', `${ascliForm(org.clientId, assertion)}&scope=admin%3Aall`)
   t.equal(repeated.statusCode, 400)
   t.equal(repeated.json().error, 'invalid_request')
   t.match(repeated.json().error_description, /repeated/)
   const json = await app.inject({ method: 'POST', url: tokenUrl, payload: { client_id: org.clientId, grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion } })
   t.equal(json.statusCode, 400)
   t.equal(json.json().error, 'invalid_request', 'a JSON body is refused')
-  const noGrant = await post(`client_id=${org.clientId}`)
+  const noGrant = await post('token', `client_id=${org.clientId}`)
   t.same(noGrant.json(), { error: 'invalid_request', error_description: 'missing \'grant_type\'' })
-  const password = await post(`client_id=${org.clientId}&grant_type=password`)
+  const password = await post('token', `client_id=${org.clientId}&grant_type=password`)
   t.equal(password.json().error, 'unsupported_grant_type')
-  const big = await post(ascliForm(org.clientId, 'a'.repeat(20_000)))
+  const big = await post('token', ascliForm(org.clientId, 'a'.repeat(20_000)))
   t.equal(big.statusCode, 413)
   t.equal(big.json().error, 'invalid_request', 'an oversized body is OAuth JSON')
-  const noAssertion = await post(`client_id=${org.clientId}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer`)
+  const noAssertion = await post('token', `client_id=${org.clientId}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer`)
   t.equal(noAssertion.json().error, 'invalid_request')
   const textBody = await app.inject({ method: 'POST', url: tokenUrl, headers: { 'content-type': 'text/plain' }, payload: 'hello' })
   t.equal(textBody.statusCode, 400)
@@ -82,8 +80,8 @@ t.test('client identification errors', async (t) => {
 
 t.test('an unknown user and a wrong key read the same', async (t) => {
   const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  const unknownUser = await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, 'nobody@example.com')))
-  const wrongKey = await post(ascliForm(org.clientId, await ascliAssertion(stranger.privateKey, org.clientId, user.email)))
+  const unknownUser = await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, 'nobody@example.com')))
+  const wrongKey = await post('token', ascliForm(org.clientId, await ascliAssertion(stranger.privateKey, org.clientId, user.email)))
   t.equal(unknownUser.statusCode, 400)
   t.equal(wrongKey.statusCode, 400)
   t.equal(unknownUser.json().error, 'invalid_grant')
@@ -93,8 +91,8 @@ t.test('an unknown user and a wrong key read the same', async (t) => {
 
 t.test('a replayed jti is refused', async (t) => {
   const assertion = await ascliAssertion(alice.privateKey, org.clientId, user.email)
-  t.equal((await post(ascliForm(org.clientId, assertion))).statusCode, 200)
-  const again = await post(ascliForm(org.clientId, assertion))
+  t.equal((await post('token', ascliForm(org.clientId, assertion))).statusCode, 200)
+  const again = await post('token', ascliForm(org.clientId, assertion))
   t.equal(again.statusCode, 400)
   t.equal(again.json().error, 'invalid_grant')
   t.match(again.json().error_description, /already used/)
@@ -102,10 +100,10 @@ t.test('a replayed jti is refused', async (t) => {
 
 t.test('a key change takes effect on the very next request', async (t) => {
   const { user: bob } = await org.newUser({ public_key: pem(alice.publicKey) })
-  t.equal((await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, bob.email)))).statusCode, 200)
+  t.equal((await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, bob.email)))).statusCode, 200)
   const next = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   t.equal((await call(app, org.adminToken, 'PUT', `/api/v1/users/${bob.id}`, { public_key: pem(next.publicKey) })).statusCode, 204)
-  const old = await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, bob.email)))
+  const old = await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, bob.email)))
   t.equal(old.statusCode, 400, 'the old key is refused at once')
   t.equal(old.json().error, 'invalid_grant')
 })
@@ -113,42 +111,40 @@ t.test('a key change takes effect on the very next request', async (t) => {
 t.test('a client without jwt_grant_enabled gets unauthorized_client', async (t) => {
   const res = await call(app, org.adminToken, 'POST', '/api/v1/clients', { name: 'no-jwt' })
   const other = res.json()
-  const r = await post(ascliForm(other.id, await ascliAssertion(alice.privateKey, other.id, user.email)))
+  const r = await post('token', ascliForm(other.id, await ascliAssertion(alice.privateKey, other.id, user.email)))
   t.equal(r.statusCode, 400)
   t.equal(r.json().error, 'unauthorized_client')
 })
 
 t.test('admin scope for a non-admin is invalid_scope; an admin gets a 1800 s token', async (t) => {
-  const r = await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email), 'admin:all'))
+  const r = await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email), 'admin:all'))
   t.equal(r.json().error, 'invalid_scope')
   const adminKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
   await call(app, org.adminToken, 'PUT', `/api/v1/users/${org.admin.id}`, { public_key: pem(adminKey.publicKey) })
-  const a = await post(ascliForm(org.clientId, await ascliAssertion(adminKey.privateKey, org.clientId, org.admin.email), 'admin:all'))
+  const a = await post('token', ascliForm(org.clientId, await ascliAssertion(adminKey.privateKey, org.clientId, org.admin.email), 'admin:all'))
   t.equal(a.statusCode, 200, a.body)
   t.match(a.json(), { scope: 'admin:all', expires_in: config.adminTokenTtl })
   t.equal((await call(app, a.json().access_token, 'GET', '/api/v1/users')).statusCode, 200)
 })
 
 t.test('introspection and revocation', async (t) => {
-  const issued = (await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email)))).json().access_token
-  const introspectUrl = `/api/v1/oauth2/${org.orgName}/introspect`
-  const revokeUrl = `/api/v1/oauth2/${org.orgName}/revoke`
-  const noAuth = await app.inject({ method: 'POST', url: introspectUrl, headers: FORM, payload: `token=${issued}&client_id=${org.clientId}` })
+  const issued = (await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, user.email)))).json().access_token
+  const noAuth = await post('introspect', `token=${issued}&client_id=${org.clientId}`)
   t.equal(noAuth.statusCode, 401, 'introspection needs the client secret')
-  const active = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...basic(org.clientId, org.clientSecret) }, payload: `token=${issued}` })
+  const active = await post('introspect', `token=${issued}`, basic(org.clientId, org.clientSecret))
   t.equal(active.statusCode, 200)
   t.match(active.json(), { active: true, client_id: org.clientId, sub: user.email, scope: 'user:all', user_id: user.id })
-  const garbage = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...basic(org.clientId, org.clientSecret) }, payload: 'token=abc' })
+  const garbage = await post('introspect', 'token=abc', basic(org.clientId, org.clientSecret))
   t.same(garbage.json(), { active: false })
   const otherClient = (await call(app, org.adminToken, 'POST', '/api/v1/clients', { name: 'introspector' })).json()
-  const foreign = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...basic(otherClient.id, otherClient.secret) }, payload: `token=${issued}` })
+  const foreign = await post('introspect', `token=${issued}`, basic(otherClient.id, otherClient.secret))
   t.same(foreign.json(), { active: false }, 'another client\'s token is inactive to it')
-  const rev = await app.inject({ method: 'POST', url: revokeUrl, headers: { ...FORM, ...basic(org.clientId, org.clientSecret) }, payload: `token=${issued}&token_type_hint=access_token` })
+  const rev = await post('revoke', `token=${issued}&token_type_hint=access_token`, basic(org.clientId, org.clientSecret))
   t.equal(rev.statusCode, 200)
-  const after = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...basic(org.clientId, org.clientSecret) }, payload: `token=${issued}` })
+  const after = await post('introspect', `token=${issued}`, basic(org.clientId, org.clientSecret))
   t.same(after.json(), { active: false })
   t.equal((await call(app, issued, 'GET', '/api/v1/self')).statusCode, 401, 'the REST API refuses a revoked token')
-  const unknownRevoke = await app.inject({ method: 'POST', url: revokeUrl, headers: { ...FORM, ...basic(org.clientId, org.clientSecret) }, payload: 'token=whatever' })
+  const unknownRevoke = await post('revoke', 'token=whatever', basic(org.clientId, org.clientSecret))
   t.equal(unknownRevoke.statusCode, 200, 'revoking an unknown token answers 200')
 })
 
@@ -176,29 +172,28 @@ t.test('metadata, and org discovery by host', async (t) => {
 
 t.test('a change made elsewhere (another instance, the CLI) reaches this instance within one second', async (t) => {
   const { user: carol } = await org.newUser({ public_key: pem(alice.publicKey) })
-  t.equal((await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, carol.email)))).statusCode, 200)
+  t.equal((await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, carol.email)))).statusCode, 200)
   const next = generateKeyPairSync('rsa', { modulusLength: 2048 })
   // Straight to the database, as another instance would write it: this instance's cache is not told.
   await app.ctx.db.updateTable('users').set({ public_key: pem(next.publicKey) }).where('id', '=', carol.id).execute()
   await new Promise((resolve) => setTimeout(resolve, 1100))
-  const old = await post(ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, carol.email)))
+  const old = await post('token', ascliForm(org.clientId, await ascliAssertion(alice.privateKey, org.clientId, carol.email)))
   t.equal(old.json().error, 'invalid_grant', 'after one second the old key is refused')
-  const fresh = await post(ascliForm(org.clientId, await ascliAssertion(next.privateKey, org.clientId, carol.email)))
+  const fresh = await post('token', ascliForm(org.clientId, await ascliAssertion(next.privateKey, org.clientId, carol.email)))
   t.equal(fresh.statusCode, 200, 'and the new one works')
 })
 
 t.test('introspection: an expired token and another organization\'s token are inactive', async (t) => {
-  const introspectUrl = `/api/v1/oauth2/${org.orgName}/introspect`
   const auth = basic(org.clientId, org.clientSecret)
   const expired = await org.tokenFor(user, 'user:all', -30)
-  const res = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${expired}` })
+  const res = await post('introspect', `token=${expired}`, auth)
   t.same(res.json(), { active: false }, 'expired')
   const other = await newOrg(ta)
   const foreign = await other.tokenFor(other.admin, 'admin:all')
-  const res2 = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${foreign}` })
+  const res2 = await post('introspect', `token=${foreign}`, auth)
   t.same(res2.json(), { active: false }, 'another organization\'s token')
   const fresh = await org.tokenFor(user)
-  const res3 = await app.inject({ method: 'POST', url: introspectUrl, headers: { ...FORM, ...auth }, payload: `token=${fresh}` })
+  const res3 = await post('introspect', `token=${fresh}`, auth)
   t.equal(res3.json().active, true, 'while this org\'s live token of this client is active')
 })
 
@@ -208,7 +203,7 @@ t.test('hostile input gets an OAuth error, never a 500', async (t) => {
     `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.AAAA`
   const claims = { iss: org.clientId, sub: user.email, aud: 'https://api.asperafiles.com/api/v1/oauth2/token', exp: now + 600 }
   for (const grantType of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-    const res = await post(`client_id=${org.clientId}&grant_type=${grantType}`)
+    const res = await post('token', `client_id=${org.clientId}&grant_type=${grantType}`)
     t.equal(res.statusCode, 400, `grant_type=${grantType}: 400`)
     t.equal(res.json().error, 'unsupported_grant_type', `grant_type=${grantType}: unsupported_grant_type, not Object's property`)
   }
@@ -224,7 +219,7 @@ t.test('hostile input gets an OAuth error, never a 500', async (t) => {
     ['a NUL in the client_id sent with an Origin (CORS check)', 'client_id=%00&grant_type=x', { origin: 'https://x.example.com' }, 400, 'invalid_request']
   ]
   for (const [label, payload, headers, status, error] of cases) {
-    const res = await post(payload, headers)
+    const res = await post('token', payload, headers)
     t.equal(res.statusCode, status, `${label}: ${status}`)
     t.equal(res.json().error, error, `${label}: ${error}`)
   }

@@ -1,6 +1,7 @@
 // CORS on the token and revocation endpoints, for each client's registered origins.
 import t from 'tap'
 import { buildTestApp, newOrg } from '../helpers/app.js'
+import { FORM } from '../helpers/oauth.js'
 import { browserClient } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t)
@@ -19,7 +20,7 @@ const preflight = async (path: string, origin: string) => await app.inject({
 const post = async (path: string, origin: string | undefined, form: Record<string, string>) => await app.inject({
   method: 'POST',
   url: path,
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...(origin ? { origin } : {}) },
+  headers: { ...FORM, ...(origin ? { origin } : {}) },
   payload: new URLSearchParams(form).toString()
 })
 

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
 import { dbKind } from '../helpers/db.js'
+import { FORM } from '../helpers/oauth.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -121,7 +122,7 @@ t.test('a malformed percent-encoding in the path gets the REST body, or OAuth JS
   const given = await app.inject({ method: 'GET', url: '/api/v1/groups/%E0%A4%A', headers: { 'x-request-id': 'trace-me-42' } })
   isRestError(t, given, 400, { code: 'invalid_parameter', request_id: 'trace-me-42' }, 'a truncated escape, the caller\'s request id')
 
-  const token = await app.inject({ method: 'POST', url: `/api/v1/oauth2/${org.orgName}/token%FF`, payload: 'grant_type=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const token = await app.inject({ method: 'POST', url: `/api/v1/oauth2/${org.orgName}/token%FF`, payload: 'grant_type=x', headers: FORM })
   isOAuthError(t, token, 400, 'invalid_request', 'POST …/token%FF')
   t.match(token.headers['x-request-id'], /.+/, 'the OAuth answer keeps X-Request-Id')
   const orgSegment = await app.inject({ method: 'GET', url: '/api/v1/oauth2/%C0/authorize' })

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { isUserListed } from '../../src/registry/client-authorizations.js'
+import { isUserListed } from '../../src/store/client-authorizations.js'
 import { buildTestApp, call, newOrg, type TestOrg } from '../helpers/app.js'
+import { checkAdminOnly, checkBadInput, type BadInput } from '../helpers/rest.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -72,7 +73,7 @@ t.test('bad input gets a 422 naming the field, and creates nothing', async (t) =
   const foreignClient = await newClient(other)
   const { user: foreignUser } = await other.newUser()
   const foreignGroup = await newGroup(other)
-  const cases: Array<[string, unknown, string, string]> = [
+  const cases: BadInput[] = [
     ['missing client_id', { entity_type: 'user', entity_id: user.id }, 'parameter_missing', 'client_id'],
     ['missing entity_type', { client_id: client.id, entity_id: user.id }, 'parameter_missing', 'entity_type'],
     ['missing entity_id', { client_id: client.id, entity_type: 'user' }, 'parameter_missing', 'entity_id'],
@@ -89,11 +90,7 @@ t.test('bad input gets a 422 naming the field, and creates nothing', async (t) =
     ['another org\'s user', { client_id: client.id, entity_type: 'user', entity_id: foreignUser.id }, 'invalid_parameter', 'entity_id'],
     ['another org\'s group', { client_id: client.id, entity_type: 'group', entity_id: foreignGroup }, 'invalid_parameter', 'entity_id']
   ]
-  for (const [label, body, code, param] of cases) {
-    const res = await call(app, org.adminToken, 'POST', BASE, body)
-    t.equal(res.statusCode, 422, label)
-    t.match(res.json(), { code, param, request_id: String }, label)
-  }
+  await checkBadInput(t, app, org.adminToken, BASE, cases)
   t.equal((await call(app, org.adminToken, 'GET', `${BASE}?client_id=${client.id}`)).headers['x-total-count'], '0', 'nothing was created')
   t.equal((await call(app, other.adminToken, 'GET', `${BASE}?client_id=${foreignClient.id}`)).headers['x-total-count'], '0', 'nothing on the foreign client either')
 })
@@ -198,19 +195,11 @@ t.test('a non-admin gets 403 and no token gets 401 on every endpoint', async (t)
   const client = await newClient()
   const { user, token } = await org.newUser()
   const created = (await call(app, org.adminToken, 'POST', BASE, { client_id: client.id, entity_type: 'user', entity_id: user.id })).json()
-  const endpoints = [
+  await checkAdminOnly(t, app, [
     ['GET', BASE, undefined],
     ['POST', BASE, { client_id: client.id, entity_type: 'user', entity_id: org.admin.id }],
     ['GET', `${BASE}/${created.id}`, undefined],
     ['DELETE', `${BASE}/${created.id}`, undefined]
-  ] as const
-  for (const [method, url, body] of endpoints) {
-    const res = await call(app, token, method, url, body)
-    t.equal(res.statusCode, 403, `user: ${method} ${url}`)
-    t.equal(res.json().code, 'forbidden')
-    const anon = await call(app, undefined, method, url, body)
-    t.equal(anon.statusCode, 401, `no token: ${method} ${url}`)
-    t.equal(anon.json().code, 'unauthorized')
-  }
+  ], { user: token })
   t.equal((await call(app, org.adminToken, 'GET', `${BASE}?client_id=${client.id}`)).headers['x-total-count'], '1', 'nothing changed')
 })

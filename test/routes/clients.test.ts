@@ -1,7 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { clientSecretMatches, findClientRow } from '../../src/registry/clients.js'
+import { clientSecretMatches } from '../../src/registry/clients.js'
+import { findClientRow } from '../../src/store/clients.js'
 import { buildTestApp, call, newOrg, pem, rsaPublicPem } from '../helpers/app.js'
+import { checkAdminOnly, checkBadInput, type BadInput } from '../helpers/rest.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -66,7 +68,7 @@ t.test('POST /clients stores every writable field', async (t) => {
 })
 
 t.test('bad input on create gets a 422 naming the field, and creates nothing', async (t) => {
-  const cases: Array<[string, unknown, string, string]> = [
+  const cases: BadInput[] = [
     ['missing name', { jwt_grant_enabled: true }, 'parameter_missing', 'name'],
     ['empty name', { name: '' }, 'invalid_parameter', 'name'],
     ['blank name', { name: '   ' }, 'invalid_parameter', 'name'],
@@ -98,11 +100,7 @@ t.test('bad input on create gets a 422 naming the field, and creates nothing', a
     ['token_endpoint_auth_method in another case', { name: 'bad25', token_endpoint_auth_method: 'NONE' }, 'invalid_parameter', 'token_endpoint_auth_method'],
     ['token_endpoint_auth_method null', { name: 'bad26', token_endpoint_auth_method: null }, 'invalid_parameter', 'token_endpoint_auth_method']
   ]
-  for (const [label, body, code, param] of cases) {
-    const res = await call(app, org.adminToken, 'POST', '/api/v1/clients', body)
-    t.equal(res.statusCode, 422, label)
-    t.match(res.json(), { code, param, request_id: String }, label)
-  }
+  await checkBadInput(t, app, org.adminToken, '/api/v1/clients', cases)
   const list = await call(app, org.adminToken, 'GET', '/api/v1/clients?q=bad')
   t.equal(list.headers['x-total-count'], '0', 'nothing was created by bad input')
 })
@@ -285,23 +283,14 @@ t.test('a non-admin gets 403 and no token gets 401 on every endpoint', async (t)
   const c = await newClient()
   const { token } = await org.newUser()
   const adminWithUserScope = await org.tokenFor(org.admin, 'user:all')
-  const endpoints = [
+  await checkAdminOnly(t, app, [
     ['GET', '/api/v1/clients', undefined],
     ['POST', '/api/v1/clients', { name: 'nope' }],
     ['GET', `/api/v1/clients/${c.id}`, undefined],
     ['PUT', `/api/v1/clients/${c.id}`, { name: 'nope' }],
     ['DELETE', `/api/v1/clients/${c.id}`, undefined],
     ['POST', `/api/v1/clients/${c.id}/secret`, undefined]
-  ] as const
-  for (const [method, url, body] of endpoints) {
-    const user = await call(app, token, method, url, body)
-    t.equal(user.statusCode, 403, `user: ${method} ${url}`)
-    t.equal(user.json().code, 'forbidden')
-    t.equal((await call(app, adminWithUserScope, method, url, body)).statusCode, 403, `admin without admin scope: ${method} ${url}`)
-    const anon = await call(app, undefined, method, url, body)
-    t.equal(anon.statusCode, 401, `no token: ${method} ${url}`)
-    t.equal(anon.json().code, 'unauthorized')
-  }
+  ], { user: token, adminWithUserScope })
   t.match((await call(app, org.adminToken, 'GET', `/api/v1/clients/${c.id}`)).json(), { name: c.name, secret: c.secret }, 'nothing changed')
 })
 

@@ -1,50 +1,21 @@
 // GET/DELETE /api/v1/self/consents: what a user allowed clients in the browser flow, and taking it back.
 import t from 'tap'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
-import { authorize, browserClient, Jar, setPassword, signIn } from '../helpers/signin.js'
+import { basic, oauthPoster } from '../helpers/oauth.js'
+import { authorize, browserClient, codeGrant, signedInUser, type BrowserClient, type Jar } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' })
 const { app } = ta
 const org = await newOrg(ta)
-const base = `/api/v1/oauth2/${org.orgName}`
-const PASSWORD = 'a long enough password'
+const post = oauthPoster(app, org.orgName)
 
-type BrowserClient = Awaited<ReturnType<typeof browserClient>>
 interface ConsentItem { id: string, client_id: string, client_name: string, scopes: string[], created_at: string, updated_at: string }
 
-/** A user with a password, signed in in its own jar, and a REST token (issued to the org's own client). */
-async function signedIn (): Promise<{ id: string, token: string, jar: Jar }> {
-  const { user, token } = await org.newUser()
-  await setPassword(ta, user.id, PASSWORD)
-  const jar = new Jar()
-  const res = await signIn(app, jar, org.orgName, user.email, PASSWORD)
-  if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`)
-  return { id: user.id, token, jar }
-}
-
-const alice = await signedIn()
-const bob = await signedIn()
-
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
-
-async function post (endpoint: 'token' | 'introspect', form: Record<string, string>, headers: Record<string, string> = {}) {
-  return await app.inject({
-    method: 'POST',
-    url: `${base}/${endpoint}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    payload: new URLSearchParams(form).toString()
-  })
-}
+const alice = await signedInUser(ta, org)
+const bob = await signedInUser(ta, org)
 
 /** Authorize (allowing consent when asked) and exchange the code: the tokens and whether consent was asked. */
-async function grant (client: BrowserClient, jar: Jar, scope = 'user:all'): Promise<{ access: string, refresh: string, consentAsked: boolean }> {
-  const { url, consentAsked } = await authorize(app, jar, org.orgName, { response_type: 'code', client_id: client.id, redirect_uri: client.redirectUri, scope })
-  const code = url.searchParams.get('code')
-  if (!code) throw new Error(`authorize gave no code: ${url.searchParams.get('error') ?? ''}`)
-  const res = await post('token', { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri }, basic(client.id, client.secret!))
-  if (res.statusCode !== 200) throw new Error(`code exchange answered ${res.statusCode}: ${res.body.slice(0, 300)}`)
-  return { access: res.json().access_token, refresh: res.json().refresh_token, consentAsked }
-}
+const grant = async (client: BrowserClient, jar: Jar, scope = 'user:all') => await codeGrant(app, org.orgName, jar, client, scope)
 
 const refresh = async (client: BrowserClient, token: string) =>
   await post('token', { grant_type: 'refresh_token', refresh_token: token }, basic(client.id, client.secret!))
@@ -59,7 +30,7 @@ async function consentsOf (token: string): Promise<{ total: string | undefined, 
 }
 
 t.test('GET /self/consents lists the clients the caller allowed, with their names and scopes', async (t) => {
-  const user = await signedIn()
+  const user = await signedInUser(ta, org)
   t.same(await consentsOf(user.token), { total: '0', items: [] }, 'nothing before any consent')
 
   const photos = await browserClient(ta, org, { name: 'Photo Viewer' })
@@ -91,7 +62,7 @@ t.test('DELETE withdraws: the client asks again, and its refresh and access toke
   t.ok(first.consentAsked)
   const second = await grant(client, alice.jar)
   t.notOk(second.consentAsked, 'consent remembered')
-  const rotated = (await refresh(client, second.refresh)).json()
+  const rotated = (await refresh(client, second.refresh!)).json()
   t.ok(rotated.refresh_token, 'a rotated family too')
   const bobs = await grant(client, bob.jar)
 
@@ -113,12 +84,12 @@ t.test('DELETE withdraws: the client asks again, and its refresh and access toke
   t.equal((await call(app, rotated.access_token, 'GET', '/api/v1/self')).statusCode, 401, 'and refused by the REST API')
   t.equal((await call(app, alice.token, 'GET', '/api/v1/self')).statusCode, 200, 'the token of another client is untouched')
 
-  t.equal((await refresh(client, bobs.refresh)).statusCode, 200, 'another user\'s tokens for the same client are untouched')
+  t.equal((await refresh(client, bobs.refresh!)).statusCode, 200, 'another user\'s tokens for the same client are untouched')
   t.ok(await active(client, bobs.access))
 
   const again = await grant(client, alice.jar)
   t.ok(again.consentAsked, 'the next authorization asks for consent again')
-  t.equal((await refresh(client, again.refresh)).statusCode, 200, 'and its tokens work')
+  t.equal((await refresh(client, again.refresh!)).statusCode, 200, 'and its tokens work')
 })
 
 t.test('DELETE of a consent that is not the caller\'s, or of none: 404', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { newId } from '../../src/ids.js'
 import { groupIdsOfUser } from '../../src/registry/group-memberships.js'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
+import { checkAdminOnly, checkBadInput, type BadInput } from '../helpers/rest.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -36,7 +37,7 @@ t.test('POST /groups answers 201 with the whole object; GET reads it back', asyn
 })
 
 t.test('bad group input gets a 422 naming the field, and creates nothing', async (t) => {
-  const cases: Array<[string, unknown, string, string]> = [
+  const cases: BadInput[] = [
     ['missing name', { description: 'x' }, 'parameter_missing', 'name'],
     ['empty name', { name: '' }, 'invalid_parameter', 'name'],
     ['name not a string', { name: 42 }, 'invalid_parameter', 'name'],
@@ -44,11 +45,7 @@ t.test('bad group input gets a 422 naming the field, and creates nothing', async
     ['unknown field', { name: 'bad-g2', colour: 'blue' }, 'invalid_parameter', 'colour'],
     ['name too long', { name: 'x'.repeat(257) }, 'invalid_parameter', 'name']
   ]
-  for (const [label, body, code, param] of cases) {
-    const res = await call(app, org.adminToken, 'POST', '/api/v1/groups', body)
-    t.equal(res.statusCode, 422, label)
-    t.match(res.json(), { code, param, request_id: String }, label)
-  }
+  await checkBadInput(t, app, org.adminToken, '/api/v1/groups', cases)
   const list = await call(app, org.adminToken, 'GET', '/api/v1/groups?q=bad-g')
   t.equal(list.headers['x-total-count'], '0', 'nothing was created by bad input')
   const nobody = await call(app, org.adminToken, 'POST', '/api/v1/groups')
@@ -151,7 +148,7 @@ t.test('bad membership input: 422 naming the field; a duplicate is a 409', async
   const { user } = await org.newUser()
   const foreignGroup = await newGroup(other.adminToken, 'Theirs')
   const foreignUser = await other.newUser()
-  const cases: Array<[string, unknown, string, string]> = [
+  const cases: BadInput[] = [
     ['missing group_id', { member_type: 'user', member_id: user.id }, 'parameter_missing', 'group_id'],
     ['missing member_type', { group_id: g.id, member_id: user.id }, 'parameter_missing', 'member_type'],
     ['missing member_id', { group_id: g.id, member_type: 'user' }, 'parameter_missing', 'member_id'],
@@ -165,11 +162,7 @@ t.test('bad membership input: 422 naming the field; a duplicate is a 409', async
     ['another org\'s user', { group_id: g.id, member_type: 'user', member_id: foreignUser.user.id }, 'invalid_parameter', 'member_id'],
     ['a group as member', { group_id: g.id, member_type: 'user', member_id: foreignGroup.id }, 'invalid_parameter', 'member_id']
   ]
-  for (const [label, body, code, param] of cases) {
-    const res = await call(app, org.adminToken, 'POST', '/api/v1/group_memberships', body)
-    t.equal(res.statusCode, 422, label)
-    t.match(res.json(), { code, param, request_id: String }, label)
-  }
+  await checkBadInput(t, app, org.adminToken, '/api/v1/group_memberships', cases)
   t.equal((await call(app, org.adminToken, 'GET', `/api/v1/group_memberships?group_id=${g.id}`)).headers['x-total-count'], '0', 'nothing was created')
   t.same(await groupIdsOfUser(db, other.orgId, foreignUser.user.id), [], 'the foreign user joined no group')
 
@@ -232,7 +225,7 @@ t.test('a non-admin gets 403 and no token gets 401 on every route', async (t) =>
   const { user, token } = await org.newUser()
   const m = (await addMember(org.adminToken, g.id, user.id)).json()
   const adminWithUserScope = await org.tokenFor(org.admin, 'user:all')
-  const routes: Array<[string, string, unknown?]> = [
+  await checkAdminOnly(t, app, [
     ['GET', '/api/v1/groups'],
     ['POST', '/api/v1/groups', { name: 'Mine' }],
     ['GET', `/api/v1/groups/${g.id}`],
@@ -242,16 +235,7 @@ t.test('a non-admin gets 403 and no token gets 401 on every route', async (t) =>
     ['POST', '/api/v1/group_memberships', { group_id: g.id, member_type: 'user', member_id: org.admin.id }],
     ['GET', `/api/v1/group_memberships/${m.id}`],
     ['DELETE', `/api/v1/group_memberships/${m.id}`]
-  ]
-  for (const [method, url, body] of routes) {
-    const asUser = await call(app, token, method as 'GET', url, body)
-    t.equal(asUser.statusCode, 403, `${method} ${url} as a user`)
-    t.equal(asUser.json().code, 'forbidden')
-    t.equal((await call(app, adminWithUserScope, method as 'GET', url, body)).statusCode, 403, `${method} ${url} as an admin without admin:all`)
-    const anon = await call(app, undefined, method as 'GET', url, body)
-    t.equal(anon.statusCode, 401, `${method} ${url} without a token`)
-    t.equal(anon.json().code, 'unauthorized')
-  }
+  ], { user: token, adminWithUserScope })
   t.equal((await call(app, org.adminToken, 'GET', `/api/v1/groups/${g.id}`)).json().name, 'Guarded', 'nothing changed')
   t.equal((await call(app, org.adminToken, 'GET', `/api/v1/group_memberships?group_id=${g.id}`)).headers['x-total-count'], '1')
 })

@@ -2,7 +2,7 @@
 // through the API again. Demoting, deactivating or deleting the last one is a 409, atomically.
 import t, { type Test } from 'tap'
 import { ConflictError } from '../../src/errors.js'
-import { deleteUser, updateUser } from '../../src/registry/users.js'
+import { deleteUser, updateUser } from '../../src/services/users.js'
 import { buildTestApp, call, newOrg, type TestOrg } from '../helpers/app.js'
 import { dbKind } from '../helpers/db.js'
 

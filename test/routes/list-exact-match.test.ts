@@ -1,5 +1,5 @@
 // ascli resolves `%name:<value>` with one unpaged `GET /<resource>?q=<value>` and picks the exact
-// name from that first page (reference §9): with more rows containing the value than a page
+// name from that first page (docs/aoc-compatibility.md §9): with more rows containing the value than a page
 // (100) holds, the exact match must still come first. Rows are inserted in bulk, one statement each.
 import t, { type Test } from 'tap'
 import { newId } from '../../src/ids.js'

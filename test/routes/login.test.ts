@@ -3,6 +3,7 @@ import t from 'tap'
 import { sessionCookieOptions } from '../../src/browser/page-reply.js'
 import { hashOpaque } from '../../src/oauth/opaque.js'
 import { buildTestApp, newOrg, testConfig } from '../helpers/app.js'
+import { FORM } from '../helpers/oauth.js'
 import { browse, browserClient, hiddenValue, Jar, setPassword, signIn } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_ADDRESS: '6' })
@@ -269,14 +270,14 @@ t.test('odd input gets a page, never a 500', async (t) => {
   const repeated = await app.inject({
     method: 'POST',
     url: `${base}/login`,
-    headers: { ...jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { ...jar.header(), ...FORM },
     payload: `_csrf=${encodeURIComponent(csrf)}&email=a@example.com&email=b@example.com&password=x`
   })
   t.equal(repeated.statusCode, 400, 'a repeated field')
   const big = await app.inject({
     method: 'POST',
     url: `${base}/login`,
-    headers: { ...jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { ...jar.header(), ...FORM },
     payload: 'email=' + 'a'.repeat(200_000)
   })
   t.equal(big.statusCode, 413, 'an oversized body')

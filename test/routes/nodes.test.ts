@@ -1,6 +1,7 @@
 import t from 'tap'
-import { findNodeByAccessKey } from '../../src/registry/nodes.js'
+import { findNodeByAccessKey } from '../../src/store/nodes.js'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
+import { checkAdminOnly, checkBadInput } from '../helpers/rest.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -62,12 +63,8 @@ t.test('bad node input gets a 422 naming the field, and creates nothing', async 
     ['access_key non-ASCII', nodeBody({ access_key: 'clé' }), 'invalid_parameter', 'access_key'],
     ['access_key of 129 characters', nodeBody({ access_key: 'k'.repeat(129) }), 'invalid_parameter', 'access_key']
   ]
-  for (const [label, body, code, param] of cases) {
-    // JSON drops undefined, so a field set to undefined above is missing on the wire.
-    const res = await call(app, org.adminToken, 'POST', '/api/v1/nodes', body)
-    t.equal(res.statusCode, 422, label)
-    t.match(res.json(), { code, param, request_id: String }, label)
-  }
+  // JSON drops undefined, so a field set to undefined above is missing on the wire.
+  await checkBadInput(t, app, org.adminToken, '/api/v1/nodes', cases)
   const list = await call(app, org.adminToken, 'GET', '/api/v1/nodes?per_page=1000')
   const names = new Set(list.json().map((x: { name: string }) => x.name))
   t.notOk(cases.some(([, body]) => names.has(body.name as string)), 'nothing was created by bad input')
@@ -156,21 +153,12 @@ t.test('a non-admin gets 403 and no token gets 401 on every route', async (t) =>
   const node = await newNode(org.adminToken, { name: 'Guarded' })
   const { token } = await org.newUser()
   const adminWithUserScope = await org.tokenFor(org.admin, 'user:all')
-  const routes: Array<[string, string, unknown?]> = [
+  await checkAdminOnly(t, app, [
     ['GET', '/api/v1/nodes'],
     ['POST', '/api/v1/nodes', nodeBody()],
     ['GET', `/api/v1/nodes/${node.id}`],
     ['PUT', `/api/v1/nodes/${node.id}`, { name: 'Mine' }],
     ['DELETE', `/api/v1/nodes/${node.id}`]
-  ]
-  for (const [method, url, body] of routes) {
-    const asUser = await call(app, token, method as 'GET', url, body)
-    t.equal(asUser.statusCode, 403, `${method} ${url} as a user`)
-    t.equal(asUser.json().code, 'forbidden')
-    t.equal((await call(app, adminWithUserScope, method as 'GET', url, body)).statusCode, 403, `${method} ${url} as an admin without admin:all`)
-    const anon = await call(app, undefined, method as 'GET', url, body)
-    t.equal(anon.statusCode, 401, `${method} ${url} without a token`)
-    t.equal(anon.json().code, 'unauthorized')
-  }
+  ], { user: token, adminWithUserScope })
   t.equal((await call(app, org.adminToken, 'GET', `/api/v1/nodes/${node.id}`)).json().name, 'Guarded', 'nothing changed')
 })

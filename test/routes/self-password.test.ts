@@ -1,33 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs/promises'
-import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
-import { loggerOptions } from '../../src/logger.js'
 import { hashPassword, verifyPassword } from '../../src/registry/passwords.js'
 import { createUser, type PublicUser } from '../../src/registry/users.js'
-import { call, newOrg, testConfig } from '../helpers/app.js'
-import { testDb } from '../helpers/db.js'
+import { buildLoggingTestApp, call, newOrg } from '../helpers/app.js'
 
 // The app logs at trace level into this file's memory, so the last test can show that no password
 // sent here reaches the log, whatever the level.
-const lines: string[] = []
-const stream = new Writable({
-  write (chunk, _enc, done) {
-    lines.push(String(chunk))
-    done()
-  }
-})
-const handle = await testDb()
-const config = testConfig()
-const app = await buildApp({ config, db: handle, logger: { ...loggerOptions('trace'), stream } })
-t.teardown(async () => {
-  await app.close()
-  await handle.close()
-  await fs.rm(config.dataDir, { recursive: true, force: true })
-})
+const ta = await buildLoggingTestApp(t, 'trace')
+const { app, lines } = ta
 const db = app.ctx.db
-const org = await newOrg({ app, handle, config })
+const org = await newOrg(ta)
 /** Every password this file sends, to look for in the log at the end. */
 const sent = new Set<string>()
 
@@ -182,7 +164,7 @@ t.test('wrong current passwords are throttled like sign-ins: 429 with Retry-Afte
 })
 
 t.test('no password sent in this file reached the log', async (t) => {
-  const log = lines.join('')
+  const log = lines.join('\n')
   t.match(log, '/api/v1/self/password', 'the requests were logged')
   t.ok(sent.size > 10)
   for (const password of sent) {

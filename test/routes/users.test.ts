@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { verifyPassword } from '../../src/registry/passwords.js'
 import { buildTestApp, call, newOrg, pem, rsaPublicPem } from '../helpers/app.js'
+import { checkBadInput, type BadInput } from '../helpers/rest.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -24,7 +25,7 @@ t.test('POST /users creates a user and answers 201 with the whole object', async
 })
 
 t.test('bad input gets a 422 naming the field', async (t) => {
-  const cases: Array<[string, unknown, string, string]> = [
+  const cases: BadInput[] = [
     ['missing email', { name: 'x' }, 'parameter_missing', 'email'],
     ['bad email', { email: 'not-an-email' }, 'invalid_parameter', 'email'],
     ['unknown field', { email: 'u1@example.com', colour: 'blue' }, 'invalid_parameter', 'colour'],
@@ -34,11 +35,7 @@ t.test('bad input gets a 422 naming the field', async (t) => {
     ['a private key', { email: 'u5@example.com', public_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, 'invalid_parameter', 'public_key'],
     ['P-521 key', { email: 'u6@example.com', public_key: pem(generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).publicKey) }, 'invalid_parameter', 'public_key']
   ]
-  for (const [label, body, code, param] of cases) {
-    const res = await call(app, org.adminToken, 'POST', '/api/v1/users', body)
-    t.equal(res.statusCode, 422, label)
-    t.match(res.json(), { code, param, request_id: String }, label)
-  }
+  await checkBadInput(t, app, org.adminToken, '/api/v1/users', cases)
   const list = await call(app, org.adminToken, 'GET', '/api/v1/users?q=example.com&per_page=1000')
   t.notOk(list.json().some((u: { email: string }) => /^u\d@/.test(u.email)), 'nothing was created by bad input')
 })

@@ -5,15 +5,14 @@ import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import { buildTestApp, call, newOrg, pem } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
-import { authorize, browserClient, Jar, setPassword, signIn } from '../helpers/signin.js'
+import { basic, oauthPoster } from '../helpers/oauth.js'
+import { browserClient, codeGrant, signInWithPassword, type BrowserClient } from '../helpers/signin.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' })
 const { app } = ta
 const org = await newOrg(ta)
-const base = `/api/v1/oauth2/${org.orgName}`
+const post = oauthPoster(app, org.orgName)
 const PASSWORD = 'the admin passphrase'
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
 
 // The org's own client (setUpOrganization): JWT grant on, consent asked (the API's default).
 const jwtClient = await app.ctx.db.selectFrom('clients').select(['id', 'jwt_grant_enabled', 'explicit_authorization_required'])
@@ -23,42 +22,26 @@ if (!jwtClient.jwt_grant_enabled || !jwtClient.explicit_authorization_required) 
 const adminKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const attackerKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
 await app.ctx.db.updateTable('users').set({ public_key: pem(adminKey.publicKey) }).where('id', '=', org.admin.id).execute()
-await setPassword(ta, org.admin.id, PASSWORD)
 
-const adminJar = new Jar()
-const signedIn = await signIn(app, adminJar, org.orgName, org.admin.email, PASSWORD)
-if (signedIn.statusCode !== 303) throw new Error(`sign-in answered ${signedIn.statusCode}`)
+const adminJar = await signInWithPassword(ta, org, org.admin, { password: PASSWORD })
 
-type BrowserClient = Awaited<ReturnType<typeof browserClient>>
 const thirdParty = await browserClient(ta, org) // explicit_authorization_required: true (the default)
 const firstParty = await browserClient(ta, org, { explicit_authorization_required: false })
 
 /** The browser flow through a client, consent allowed when asked: the access token. */
-async function browserToken (client: BrowserClient, scope: string): Promise<{ token: string, refresh: string | undefined, consentAsked: boolean }> {
-  const { url, consentAsked } = await authorize(app, adminJar, org.orgName, { response_type: 'code', client_id: client.id, redirect_uri: client.redirectUri, scope })
-  const code = url.searchParams.get('code')
-  if (!code) throw new Error(`no code: ${url.searchParams.get('error_description') ?? ''}`)
-  const res = await app.inject({
-    method: 'POST',
-    url: `${base}/token`,
-    headers: { ...FORM, ...basic(client.id, client.secret!) },
-    payload: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri }).toString()
-  })
-  if (res.statusCode !== 200) throw new Error(`code exchange answered ${res.statusCode}: ${res.body}`)
-  return { token: res.json().access_token, refresh: res.json().refresh_token, consentAsked }
-}
+const browserToken = async (client: BrowserClient, scope: string) => await codeGrant(app, org.orgName, adminJar, client, scope)
 
 /** A JWT-bearer token for the admin, through the org's JWT client identified by client_id alone (as ascli). */
 async function jwtBearer (key: typeof adminKey, scope: string) {
   const assertion = await ascliAssertion(key.privateKey, org.clientId, org.admin.email, org.orgName)
-  return await app.inject({ method: 'POST', url: `${base}/token`, headers: FORM, payload: ascliForm(org.clientId, assertion, scope) })
+  return await post('token', ascliForm(org.clientId, assertion, scope))
 }
 
 const storedKey = async () => (await app.ctx.db.selectFrom('users').select('public_key').where('id', '=', org.admin.id).executeTakeFirstOrThrow()).public_key
 
 for (const scope of ['user:all', 'self']) {
   t.test(`the whole chain fails at its second step: a consented ${scope} token cannot set the admin's key`, async (t) => {
-    const { token, consentAsked } = await browserToken(thirdParty, scope)
+    const { access: token, consentAsked } = await browserToken(thirdParty, scope)
     t.ok(consentAsked, 'the admin was asked, and allowed the third-party client')
     t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200, 'the token does what it was given for')
 
@@ -75,12 +58,7 @@ for (const scope of ['user:all', 'self']) {
 
 t.test('a token refreshed from a consented one is delegated too', async (t) => {
   const { refresh } = await browserToken(thirdParty, 'user:all')
-  const res = await app.inject({
-    method: 'POST',
-    url: `${base}/token`,
-    headers: { ...FORM, ...basic(thirdParty.id, thirdParty.secret!) },
-    payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh! }).toString()
-  })
+  const res = await post('token', { grant_type: 'refresh_token', refresh_token: refresh! }, basic(thirdParty.id, thirdParty.secret!))
   t.equal(res.statusCode, 200, 'refreshed')
   const put = await call(app, res.json().access_token, 'PUT', `/api/v1/users/${org.admin.id}`, { public_key: pem(attackerKey.publicKey) })
   t.equal(put.statusCode, 403)
@@ -88,14 +66,14 @@ t.test('a token refreshed from a consented one is delegated too', async (t) => {
 })
 
 t.test('a consented token cannot set a password', async (t) => {
-  const { token } = await browserToken(thirdParty, 'user:all')
+  const { access: token } = await browserToken(thirdParty, 'user:all')
   const change = await call(app, token, 'PUT', '/api/v1/self/password', { current_password: PASSWORD, new_password: 'another long passphrase' })
   t.equal(change.statusCode, 403, 'even knowing the current password')
   t.match(change.json(), { code: 'forbidden', message: /credential/ })
 })
 
 t.test('a consented admin:all token cannot set credentials: user keys and passwords, client global keys', async (t) => {
-  const { token, consentAsked } = await browserToken(thirdParty, 'admin:all')
+  const { access: token, consentAsked } = await browserToken(thirdParty, 'admin:all')
   t.ok(consentAsked)
   t.equal((await call(app, token, 'GET', '/api/v1/users')).statusCode, 200, 'it administers, as allowed')
   const cases: Array<[string, string, string, unknown]> = [
@@ -135,14 +113,14 @@ t.test('what real clients do keeps working', async (t) => {
   })
 
   await t.test('ascli --auth=web through a client registered without a consent prompt sets its own key', async (t) => {
-    const { token, consentAsked } = await browserToken(firstParty, 'user:all')
+    const { access: token, consentAsked } = await browserToken(firstParty, 'user:all')
     t.notOk(consentAsked)
     const put = await call(app, token, 'PUT', `/api/v1/users/${org.admin.id}`, { public_key: pem(adminKey.publicKey) })
     t.equal(put.statusCode, 204, put.body)
   })
 
   await t.test('a self token may still read the profile, and a first-party self token may not set a key either', async (t) => {
-    const { token } = await browserToken(firstParty, 'self')
+    const { access: token } = await browserToken(firstParty, 'self')
     t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 200)
     const put = await call(app, token, 'PUT', `/api/v1/users/${org.admin.id}`, { public_key: pem(attackerKey.publicKey) })
     t.equal(put.statusCode, 403, 'self means the profile, not the keys')
@@ -150,7 +128,7 @@ t.test('what real clients do keeps working', async (t) => {
 
   await t.test('once an admin marks the client as asking for consent, its earlier browser tokens lose the power', async (t) => {
     const client = await browserClient(ta, org, { explicit_authorization_required: false })
-    const { token } = await browserToken(client, 'user:all')
+    const { access: token } = await browserToken(client, 'user:all')
     await app.ctx.db.updateTable('clients').set({ explicit_authorization_required: true }).where('id', '=', client.id).execute()
     const put = await call(app, token, 'PUT', `/api/v1/users/${org.admin.id}`, { public_key: pem(attackerKey.publicKey) })
     t.equal(put.statusCode, 403)

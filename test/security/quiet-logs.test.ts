@@ -1,33 +1,14 @@
 // Issue 9, findings 4 and 5: a refused /authorize request logs at most one info line, never an
 // error with a stack; credentials sent in a URL query are refused at the OAuth endpoints, and the
 // query of an OAuth path never reaches the log.
-import fs from 'node:fs/promises'
-import { Writable } from 'node:stream'
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
-import { loggerOptions } from '../../src/logger.js'
-import { newOrg, testConfig } from '../helpers/app.js'
-import { testDb } from '../helpers/db.js'
+import { buildLoggingTestApp, newOrg } from '../helpers/app.js'
+import { FORM } from '../helpers/oauth.js'
 import { browserClient } from '../helpers/signin.js'
 
 interface Line { level: number, msg?: string, reqId?: string, err?: unknown }
-const lines: string[] = []
-const stream = new Writable({
-  write (chunk, _enc, done) {
-    lines.push(...String(chunk).split('\n').filter(Boolean))
-    done()
-  }
-})
-
-const handle = await testDb()
-const config = testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
-const app = await buildApp({ config, db: handle, logger: { ...loggerOptions('debug'), stream } })
-t.teardown(async () => {
-  await app.close()
-  await handle.close()
-  await fs.rm(config.dataDir, { recursive: true, force: true })
-})
-const ta = { app, handle, config }
+const ta = await buildLoggingTestApp(t, 'debug', { TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
+const { app, lines } = ta
 const org = await newOrg(ta)
 const client = await browserClient(ta, org)
 const base = `/api/v1/oauth2/${org.orgName}`
@@ -65,7 +46,7 @@ t.test('credentials in the query string are refused at the OAuth endpoints, and 
       const res = await app.inject({
         method: 'POST',
         url: `${base}/${endpoint}?${name}=${value}`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: FORM,
         payload: new URLSearchParams({ client_id: org.clientId, client_secret: org.clientSecret, grant_type: 'refresh_token', refresh_token: 'x', token: 'x' }).toString()
       })
       t.equal(res.statusCode, 400, `${endpoint}?${name}=…: 400`)

@@ -2,6 +2,7 @@
 // (a lone UTF-16 surrogate), and node access keys that are only dots.
 import t from 'tap'
 import { buildTestApp, call, newOrg } from '../helpers/app.js'
+import { FORM } from '../helpers/oauth.js'
 
 const ta = await buildTestApp(t)
 const { app } = ta
@@ -26,7 +27,7 @@ t.test('a REST body must be application/json in UTF-8: anything else is 415', as
     t.equal(res.statusCode, 415, type)
     t.match(res.json(), { code: 'unsupported_media_type', message: /application\/json/, request_id: String }, `${type}: the REST error body`)
   }
-  const put = await app.inject({ method: 'PUT', url: `/api/v1/users/${org.admin.id}`, headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=x' })
+  const put = await app.inject({ method: 'PUT', url: `/api/v1/users/${org.admin.id}`, headers: { ...auth, ...FORM }, payload: 'name=x' })
   t.equal(put.statusCode, 415, 'PUT too')
   const groups = await call(app, org.adminToken, 'GET', '/api/v1/groups')
   t.same(groups.json(), [], 'nothing was created')

@@ -6,14 +6,14 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { buildTestApp, newOrg, pem } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
+import { FORM } from '../helpers/oauth.js'
 import { createClient } from '../../src/registry/clients.js'
 import { createNode } from '../../src/registry/nodes.js'
-import { createClientAuthorization } from '../../src/registry/client-authorizations.js'
+import { createClientAuthorization } from '../../src/services/client-authorizations.js'
 
 const ta = await buildTestApp(t, { TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
 const { app } = ta
 const org = await newOrg(ta)
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const SAMPLES = 300
 const MARGIN = 1.5
 // One unknown e-mail throughout, as a prober repeats it: both subjects then come from the row cache alike.

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
+import { FORM } from '../helpers/oauth.js'
 import { Jar, signIn } from '../helpers/signin.js'
 
 t.test('TRUST_PROXY takes a hop count or trusted addresses; true and nonsense stop the start', async (t) => {
@@ -38,7 +39,7 @@ async function throughProxy (app: FastifyInstance, forwardedFor: string) {
     method: 'POST',
     url: tokenUrl,
     remoteAddress: '127.0.0.1',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor },
+    headers: { ...FORM, 'x-forwarded-for': forwardedFor },
     // An unknown client: the per-address limit alone applies.
     payload: ascliForm('no-such-client', await ascliAssertion(key.privateKey, 'no-such-client', user.email))
   })

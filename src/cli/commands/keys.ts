@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { rotateSigningKey, SIGNING_ALGS, type SigningAlg } from '../../keys/signing-keys.js'
+import { listSigningKeyDates } from '../../store/signing-keys.js'
 import { printJson, withContext } from '../context.js'
 
 /** `keys rotate` and `keys list`: the server's token-signing keys. */
@@ -20,9 +21,7 @@ export function registerKeys (program: Command): void {
   keys.command('list')
     .description('list the signing keys, oldest activation first, as JSON')
     .action(async () => {
-      const rows = await withContext(async ({ db }) => await db.selectFrom('signing_keys')
-        .select(['kid', 'alg', 'created_at', 'activates_at', 'retires_at', 'unpublish_at'])
-        .orderBy('activates_at').orderBy('kid').execute())
+      const rows = await withContext(async ({ db }) => await listSigningKeyDates(db))
       printJson(rows)
     })
 }

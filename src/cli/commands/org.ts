@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { setUpOrganization } from '../../registry/org-setup.js'
+import { setUpOrganization } from '../../services/org-setup.js'
 import { hashPassword } from '../../registry/passwords.js'
 import { checkEmail } from '../checks.js'
 import { printJson, readPasswordFile, readTextFile, withContext } from '../context.js'

@@ -3,6 +3,7 @@ import { ensureSigningKey, KeyStore } from '../../keys/signing-keys.js'
 import { ADMIN_SCOPES } from '../../oauth/policy.js'
 import { issueAccessToken, issuerFor } from '../../oauth/tokens.js'
 import { findUserByEmail } from '../../registry/users.js'
+import { findClientIdForCli } from '../../store/clients.js'
 import { CliError, requireOrganization, withContext } from '../context.js'
 
 interface TokenOptions { org: string, email: string, scope: string, client?: string }
@@ -28,10 +29,8 @@ export function registerToken (program: Command): void {
         const scopes = opts.scope.split(' ').filter(Boolean)
         const admin = scopes.some((s) => ADMIN_SCOPES.has(s))
         if (admin && !user.organization_admin) throw new CliError(`user ${opts.email} is not an organization administrator; admin scopes are refused`)
-        let query = db.selectFrom('clients').select('id').where('organization_id', '=', org.id)
-        query = opts.client ? query.where('id', '=', opts.client) : query.orderBy('created_at').orderBy('id')
-        const client = await query.executeTakeFirst()
-        if (!client) throw new CliError(opts.client ? `no client ${opts.client} in organization ${opts.org}` : `organization ${opts.org} has no client; create one first`)
+        const clientId = await findClientIdForCli(db, org.id, opts.client)
+        if (!clientId) throw new CliError(opts.client ? `no client ${opts.client} in organization ${opts.org}` : `organization ${opts.org} has no client; create one first`)
         await ensureSigningKey(db, box, config.signingAlg)
         return (await issueAccessToken(new KeyStore(db, box), {
           issuer: issuerFor(config.publicUrl, org.name),
@@ -39,7 +38,7 @@ export function registerToken (program: Command): void {
           email: user.email,
           userId: user.id,
           organizationId: org.id,
-          clientId: client.id,
+          clientId,
           scope: scopes.join(' '),
           ttl: admin ? config.adminTokenTtl : config.userTokenTtl,
           grantType: 'cli'

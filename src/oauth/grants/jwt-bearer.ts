@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { findGrantUser } from '../../store/users.js'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
 import { decide, SUBJECT_REFUSED } from '../policy.js'
@@ -51,12 +51,7 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
   checkAssertionClaims(assertion, { clientId: client.id, orgName: org.name }, rules)
 
   const sub = assertion.claims.sub
-  const user = await ctx.cache.users.get(`${org.id}\u0000${sub}`, () => ctx.db.selectFrom('users')
-    .select(['id', 'email', 'organization_admin', 'deactivated', 'public_key'])
-    .where('organization_id', '=', org.id)
-    .where((eb) => eb.or([eb(sql`lower(email)`, '=', sub.toLowerCase()), eb('id', '=', sub)]))
-    .orderBy(sql`(id = ${sub})`, 'desc')
-    .executeTakeFirst())
+  const user = await ctx.cache.users.get(`${org.id}\u0000${sub}`, () => findGrantUser(ctx.db, org.id, sub))
   // The same signature work whether the subject exists or not, and a refusal before any lookup that
   // depends on the subject (listing, nodes): the time taken tells nothing about the e-mail
   // (docs/security.md). A user without a key is tried against the stand-in, which verifies nothing.

@@ -19,7 +19,7 @@ export interface GrantContext {
   clientProven: () => Promise<void>
 }
 
-/** The token response (reference §5); `refresh_token` is left out where there is none. */
+/** The token response (docs/aoc-compatibility.md §5); `refresh_token` is left out where there is none. */
 export interface TokenResponse {
   access_token: string
   token_type: 'bearer'

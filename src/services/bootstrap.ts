@@ -2,10 +2,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
-import type { AppContext } from './context.js'
-import { countOrganizations } from './registry/organizations.js'
-import { setUpOrganization } from './registry/org-setup.js'
-import { hashPassword } from './registry/passwords.js'
+import type { AppContext } from '../context.js'
+import { countOrganizations } from '../registry/organizations.js'
+import { setUpOrganization } from './org-setup.js'
+import { hashPassword } from '../registry/passwords.js'
 
 /** What bootstrap.json holds, for a newcomer's first token. */
 export interface BootstrapFile {

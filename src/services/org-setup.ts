@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { Database, Organization } from '../db/schema.js'
 import type { SecretBox } from '../keys/secret-box.js'
-import { createClient, type ClientWithSecret } from './clients.js'
-import { createOrganization } from './organizations.js'
-import { createUser, type PublicUser } from './users.js'
+import { createClient, type ClientWithSecret } from '../registry/clients.js'
+import { createOrganization } from '../registry/organizations.js'
+import { createUser, type PublicUser } from '../registry/users.js'
 
 export interface OrgSetupInput {
   orgName: string

@@ -8,7 +8,7 @@ export interface ListQuery { page?: number, per_page?: number, q?: string }
 
 export interface Page { limit: number, offset: number }
 
-/** Clamps page and per_page; never refuses them (reference §7, §9). */
+/** Clamps page and per_page; never refuses them (docs/aoc-compatibility.md §7, §9). */
 export function pageOf (query: ListQuery): Page {
   const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Math.trunc(query.per_page ?? DEFAULT_PER_PAGE)))
   const page = Math.max(1, Math.trunc(query.page ?? 1))
@@ -23,7 +23,7 @@ export function containsPattern (q: string): string {
 
 /**
  * With a `q`, rows whose `columns` equal it without case sort first; the caller's stable order
- * follows. ascli resolves `%name:<value>` from the first page of `?q=<value>` alone (reference §9),
+ * follows. ascli resolves `%name:<value>` from the first page of `?q=<value>` alone (docs/aoc-compatibility.md §9),
  * so the exact name must be on it however many other names contain the value.
  */
 export function exactMatchesFirst<DB, TB extends keyof DB, O> (

@@ -1,5 +1,7 @@
-import { sql, type Kysely } from 'kysely'
-import type { Database } from '../db/schema.js'
+// Owner of the `assertion_jtis` table: the jtis of JWT-bearer assertions already used, per client,
+// until the assertions expire (RFC 7523 §3: replay protection).
+import { sql } from 'kysely'
+import type { Db } from './db.js'
 
 interface Pending { clientId: string, jti: string, expiresAt: Date, resolve: (fresh: boolean) => void, reject: (err: unknown) => void }
 
@@ -16,7 +18,7 @@ export class JtiRecorder {
   private pending: Pending[] = []
   private scheduled = false
 
-  constructor (private readonly db: Kysely<Database>, private readonly maxBatch = 256) {}
+  constructor (private readonly db: Db, private readonly maxBatch = 256) {}
 
   record (clientId: string, jti: string, expiresAt: Date): Promise<boolean> {
     return new Promise((resolve, reject) => {
@@ -63,21 +65,8 @@ export class JtiRecorder {
   }
 }
 
-/**
- * Deletes what has expired anyway: jti records, revocations, sessions, sign-in failure windows and
- * refresh tokens. A code is kept `usedCodeRetentionSeconds` past its expiry (the app passes the
- * refresh-token lifetime), so that its reuse still revokes what it issued while that may live.
- * Returns the rows removed.
- */
-export async function purgeExpired (db: Kysely<Database>, usedCodeRetentionSeconds = 24 * 3600): Promise<number> {
-  const now = sql<Date>`now()`
-  const results = await Promise.all([
-    db.deleteFrom('assertion_jtis').where('expires_at', '<', now).executeTakeFirst(),
-    db.deleteFrom('revoked_tokens').where('expires_at', '<', now).executeTakeFirst(),
-    db.deleteFrom('browser_sessions').where((eb) => eb.or([eb('expires_at', '<', now), eb('idle_expires_at', '<', now)])).executeTakeFirst(),
-    db.deleteFrom('login_failures').where('expires_at', '<', now).executeTakeFirst(),
-    db.deleteFrom('authorization_codes').where('expires_at', '<', sql<Date>`now() - make_interval(secs => ${usedCodeRetentionSeconds})`).executeTakeFirst(),
-    db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst()
-  ])
-  return results.reduce((n, r) => n + Number(r.numDeletedRows), 0)
+/** Deletes the records of assertions that have expired; returns how many. */
+export async function purgeAssertionJtis (db: Db): Promise<number> {
+  const res = await db.deleteFrom('assertion_jtis').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
+  return Number(res.numDeletedRows)
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TtlCache } from '../../src/registry/record-cache.js'
+import { TtlCache } from '../../src/cache/record-cache.js'
 
 /** A loader that counts its calls and answers what `answer` holds when called. */
 function loader<V> (answer: { value: V | undefined }) {

@@ -1,0 +1,21 @@
+// Owner of the `revoked_tokens` table: the jtis of access tokens revoked before they expire.
+import { sql } from 'kysely'
+import { subquery, type Db } from './db.js'
+
+/** Adds access tokens to the revocation list; a jti listed already is left as it is. */
+export async function insertRevocations (db: Db, tokens: ReadonlyArray<{ jti: string, expiresAt: Date }>): Promise<void> {
+  if (tokens.length === 0) return
+  await db.insertInto('revoked_tokens').values(tokens.map((t) => ({ jti: t.jti, expires_at: t.expiresAt })))
+    .onConflict((oc) => oc.column('jti').doNothing()).execute()
+}
+
+/** Subquery: the revocation of this jti, for an EXISTS in another owner's query. */
+export function revokedTokenRow (jti: string) {
+  return subquery.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)
+}
+
+/** Deletes the revocations of tokens that have expired anyway; returns how many. */
+export async function purgeRevokedTokens (db: Db): Promise<number> {
+  const res = await db.deleteFrom('revoked_tokens').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
+  return Number(res.numDeletedRows)
+}
