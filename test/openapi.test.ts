@@ -81,3 +81,21 @@ t.test('GET /docs/ serves the Swagger UI page', async (t) => {
   t.match(res.body, /<html/i)
   t.match(res.body, /swagger/i)
 })
+
+t.test('the token form and the metadata are made from the one grant list', async (t) => {
+  const { GRANTS } = await import('../src/oauth/grants/index.js')
+  const doc = parse(committed) as Record<string, any>
+  const form = doc.paths['/api/v1/oauth2/{org}/token'].post.requestBody.content['application/x-www-form-urlencoded'].schema
+  const branches = form.anyOf as Array<{ properties: Record<string, any>, required: string[] }>
+  t.same(branches.map((b) => b.properties.grant_type.enum), GRANTS.map((g) => [g.grantType]), 'one form shape per grant, in the list\'s order')
+  for (const [i, grant] of GRANTS.entries()) {
+    const branch = branches[i]!
+    for (const param of Object.keys(grant.params)) t.ok(param in branch.properties, `${grant.grantType}: ${param} is in the form`)
+    t.ok('client_id' in branch.properties && 'client_secret' in branch.properties, `${grant.grantType}: the client's credentials are in the form`)
+  }
+  for (const param of ['assertion', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'owner_access']) {
+    t.ok(branches.some((b) => param in b.properties), `${param} is documented`)
+  }
+  const { authorizationServerMetadata } = await import('../src/oauth/metadata.js')
+  t.same(authorizationServerMetadata({ publicUrl: 'https://auth.example.com' } as never, 'acme').grant_types_supported, GRANTS.map((g) => g.grantType), 'grant_types_supported')
+})

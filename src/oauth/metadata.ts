@@ -1,7 +1,5 @@
 import type { Config } from '../config.js'
-import { AUTHORIZATION_CODE } from './grants/authorization-code.js'
-import { JWT_BEARER } from './grants/jwt-bearer.js'
-import { REFRESH_TOKEN } from './grants/refresh-token.js'
+import { GRANTS } from './grants/index.js'
 import { issuerFor } from './tokens.js'
 
 /** RFC 8414 authorization server metadata for one organization. */
@@ -14,7 +12,7 @@ export function authorizationServerMetadata (config: Config, orgName: string) {
     jwks_uri: `${issuer}/jwks`,
     introspection_endpoint: `${issuer}/introspect`,
     revocation_endpoint: `${issuer}/revoke`,
-    grant_types_supported: [JWT_BEARER, AUTHORIZATION_CODE, REFRESH_TOKEN],
+    grant_types_supported: GRANTS.map((g) => g.grantType),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     code_challenge_methods_supported: ['S256'],

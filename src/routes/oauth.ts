@@ -8,6 +8,7 @@ import { InvalidRequest, RateLimited } from '../oauth/errors.js'
 import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
+import { GRANTS } from '../oauth/grants/index.js'
 import { handleTokenRequest } from '../oauth/token-endpoint.js'
 import { registerClientCors } from '../plugins/client-cors.js'
 import { isOAuthPath } from '../plugins/oauth-errors.js'
@@ -17,14 +18,18 @@ const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' 
 
 const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() }, { $id: 'OAuthError', title: 'OAuthError' })
 
-const TokenForm = Type.Object({
-  grant_type: Type.String({ description: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }),
-  assertion: Type.Optional(Type.String({ description: 'The signed JWT (RFC 7523 §2.1).' })),
-  scope: Type.Optional(Type.String({ description: 'Space-separated; default user:all.' })),
-  client_id: Type.Optional(Type.String()),
-  client_secret: Type.Optional(Type.String()),
-  owner_access: Type.Optional(Type.String({ description: '"true" for admin-scoped node tokens.' }))
-}, { additionalProperties: true })
+/** The client's credentials in the form, when it does not use HTTP Basic (RFC 6749 §2.3.1). */
+const FormClientCredentials = {
+  client_id: Type.Optional(Type.String({ description: 'The client, when HTTP Basic does not name it.' })),
+  client_secret: Type.Optional(Type.String({ description: 'The client\'s secret, when not sent by HTTP Basic (client_secret_post).' }))
+}
+
+/** The token form: one shape per grant of the grant list, told apart by `grant_type`. */
+const TokenForm = Type.Union(GRANTS.map((g) => Type.Object({
+  grant_type: Type.Literal(g.grantType),
+  ...g.params,
+  ...FormClientCredentials
+}, { title: `${g.grantType} token request`, description: g.description, additionalProperties: true })))
 
 const TokenBody = Type.Object({
   access_token: Type.String(),
@@ -113,7 +118,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['oauth'],
       summary: 'Token endpoint',
-      description: 'JWT bearer grant (RFC 7523). The client is identified by `client_id` alone (the assertion is its proof), by HTTP Basic, or by `client_id` and `client_secret` in the body; a secret that is sent must be right.',
+      description: `Grants: ${GRANTS.map((g) => '`' + g.grantType + '`').join(', ')}. The client is identified by HTTP Basic, or by \`client_id\` (and \`client_secret\`) in the body; a secret that is sent must be right. The JWT bearer grant may identify it by \`client_id\` alone (the assertion is its proof).`,
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
       body: TokenForm,

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { GRANTS } from '../../src/oauth/token-endpoint.js'
+import { grantTable } from '../../src/oauth/grants/index.js'
 import type { GrantContext } from '../../src/oauth/grants/types.js'
 import { buildTestApp, call, newOrg, pem } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
@@ -97,14 +97,17 @@ t.test('a confidential client still needs its secret to revoke', async (t) => {
 
 t.test('grants learn whether the client proved itself with its secret', async (t) => {
   const seen: boolean[] = []
-  GRANTS['urn:test:capture'] = {
-    grant: async (g: GrantContext) => {
+  grantTable.set('urn:test:capture', {
+    grantType: 'urn:test:capture',
+    description: 'a grant of this test',
+    params: {},
+    handle: async (g: GrantContext) => {
       seen.push(g.secretVerified)
       return { access_token: 'x', token_type: 'bearer', expires_in: 1, scope: '' }
     },
     requireSecret: 'optional'
-  }
-  t.teardown(() => { delete GRANTS['urn:test:capture'] })
+  })
+  t.teardown(() => { grantTable.delete('urn:test:capture') })
   const grant = 'grant_type=urn%3Atest%3Acapture'
   t.equal((await post('token', grant, basic(org.clientId, org.clientSecret))).statusCode, 200)
   t.equal((await post('token', `${grant}&client_id=${org.clientId}&client_secret=${org.clientSecret}`)).statusCode, 200)

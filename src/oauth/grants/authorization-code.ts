@@ -1,12 +1,13 @@
+import { Type } from '@sinclair/typebox'
 import { redeemAuthorizationCode, recordIssued } from '../authorization-codes.js'
 import { InvalidClient, InvalidGrant, InvalidRequest } from '../errors.js'
 import { hashOpaque } from '../opaque.js'
 import { verifierMatches } from '../pkce.js'
 import { decideStillAllowed } from '../user-decision.js'
 import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
-import type { GrantContext, TokenResponse } from './types.js'
+import type { GrantContext, GrantDefinition, TokenResponse } from './types.js'
 
-export const AUTHORIZATION_CODE = 'authorization_code'
+export const AUTHORIZATION_CODE = 'authorization_code' as const
 
 const CODE_REFUSED: Record<string, string> = {
   unknown: 'the authorization code is not valid for this client',
@@ -46,4 +47,18 @@ export async function authorizationCodeGrant (g: GrantContext): Promise<TokenRes
     throw new InvalidGrant(CODE_REFUSED.reused!, 'code reused during its first exchange')
   }
   return issued.response
+}
+
+/** RFC 6749 §4.1.3 with PKCE (RFC 7636): the code the browser flow's redirect carried. */
+export const authorizationCode: GrantDefinition = {
+  grantType: AUTHORIZATION_CODE,
+  description: 'Authorization code grant (RFC 6749 §4.1.3, PKCE S256): a client with a secret must send it (Basic or body); a public client sends client_id and code_verifier.',
+  params: {
+    code: Type.String({ description: 'The code from the authorization response; single-use, valid AUTH_CODE_TTL seconds.' }),
+    redirect_uri: Type.Optional(Type.String({ description: 'Required when the authorization request named one, and then equal to it.' })),
+    code_verifier: Type.Optional(Type.String({ description: 'PKCE verifier (RFC 7636 §4.5); required when the authorization request sent a code_challenge.' }))
+  },
+  // The grant checks the secret itself: required, unless the client is public.
+  requireSecret: 'optional',
+  handle: authorizationCodeGrant
 }

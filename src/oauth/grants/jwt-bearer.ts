@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import { findGrantUser } from '../../store/users.js'
 import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
@@ -5,7 +6,7 @@ import { decide, SUBJECT_REFUSED } from '../policy.js'
 import { listingAndNodes, policyClientOf, ttlsOf } from '../policy-facts.js'
 import { issuerFor } from '../tokens.js'
 import { issueGrantToken } from './issue.js'
-import type { GrantContext, TokenResponse } from './types.js'
+import type { GrantContext, GrantDefinition, TokenResponse } from './types.js'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer' as const
 
@@ -88,4 +89,17 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
 
   const issued = await issueGrantToken(g, JWT_BEARER, user, decision.scope, decision.ttl)
   return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope: decision.scope }
+}
+
+/** RFC 7523 §2.1, as ascli and AoC's other clients use it (docs/aoc-compatibility.md §2, §3). */
+export const jwtBearer: GrantDefinition = {
+  grantType: JWT_BEARER,
+  description: 'JWT bearer grant (RFC 7523): an assertion signed with the user\'s key or the client\'s global key. The client may be identified by client_id alone: the assertion is its proof.',
+  params: {
+    assertion: Type.String({ description: 'The signed JWT (RFC 7523 §2.1), at most 8 KiB: iss the client id, sub the user\'s e-mail or id, aud a token URL (docs/aoc-compatibility.md §3), exp; optionally nbf, iat, jti, org.' }),
+    scope: Type.Optional(Type.String({ description: 'Space-separated; default user:all.' })),
+    owner_access: Type.Optional(Type.String({ description: '"true" for admin-scoped node tokens (node.<access_key>:admin:all).' }))
+  },
+  requireSecret: 'optional',
+  handle: jwtBearerGrant
 }

@@ -1,11 +1,12 @@
+import { Type } from '@sinclair/typebox'
 import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js'
 import { quoteScope } from '../policy.js'
 import { familyRevoked, liveRefreshTokenScope, revokeFamily, useRefreshToken } from '../refresh-tokens.js'
 import { decideStillAllowed } from '../user-decision.js'
 import { clientProofMissing, issueBrowserTokens } from './browser-tokens.js'
-import type { GrantContext, TokenResponse } from './types.js'
+import type { GrantContext, GrantDefinition, TokenResponse } from './types.js'
 
-export const REFRESH_TOKEN = 'refresh_token'
+export const REFRESH_TOKEN = 'refresh_token' as const
 
 const REFUSED: Record<string, string> = {
   unknown: 'the refresh token is not valid for this client',
@@ -45,4 +46,17 @@ export async function refreshTokenGrant (g: GrantContext): Promise<TokenResponse
     throw new InvalidGrant(REFUSED.reused!, 'family revoked during the rotation')
   }
   return issued.response
+}
+
+/** RFC 6749 §6: a refresh token from the browser flow, rotated at each use. */
+export const refreshToken: GrantDefinition = {
+  grantType: REFRESH_TOKEN,
+  description: 'Refresh token grant (RFC 6749 §6): the token is used up and a new one comes back in the same family; a reused token revokes its family. A client with a secret must send it.',
+  params: {
+    refresh_token: Type.String({ description: 'The refresh token from the last token response.' }),
+    scope: Type.Optional(Type.String({ description: 'Space-separated; the same scopes or fewer, never more. Default: those of the refresh token.' }))
+  },
+  // The grant checks the secret itself: required, unless the client is public.
+  requireSecret: 'optional',
+  handle: refreshTokenGrant
 }

@@ -1,6 +1,8 @@
+import type { TSchema } from '@sinclair/typebox'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AppContext } from '../../context.js'
 import type { Client, Organization } from '../../db/schema.js'
+import type { SecretRequirement } from '../client-auth.js'
 
 /** What every grant gets: the org, the authenticated client, the form, and a logger for reasons. */
 export interface GrantContext {
@@ -26,4 +28,22 @@ export interface TokenResponse {
   expires_in: number
   scope: string
   refresh_token?: string
+}
+
+/**
+ * A grant of the token endpoint, as the one list in grants/index.ts holds it: the endpoint's table,
+ * `grant_types_supported` in the RFC 8414 metadata and the token form of the OpenAPI document are
+ * all made from these.
+ */
+export interface GrantDefinition {
+  /** the `grant_type` value */
+  grantType: string
+  /** what the grant is, for the OpenAPI document */
+  description: string
+  /** its form parameters besides `grant_type` and the client's credentials, with their schemas */
+  params: Record<string, TSchema>
+  /** what it asks of the client's secret before the handler runs */
+  requireSecret: SecretRequirement
+  /** validates, decides and issues */
+  handle: (g: GrantContext) => Promise<TokenResponse>
 }
