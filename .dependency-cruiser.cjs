@@ -13,7 +13,7 @@
 //   cache/                 the row caches
 //   store/                 one module per table: all the SQL
 //   db/                    kysely types, connection, migrator
-//   config, logger, errors, ids
+//   config, logger, errors, ids, paths
 const layers = [
   ['app', '^src/(app|server)\\.ts$'],
   ['routes', '^src/(routes|cli)/'],
@@ -27,7 +27,7 @@ const layers = [
   ['cache', '^src/cache/'],
   ['store', '^src/store/'],
   ['db', '^src/db/'],
-  ['base', '^src/(config|logger|errors|ids)\\.ts$']
+  ['base', '^src/(config|logger|errors|ids|paths)\\.ts$']
 ]
 
 const downOnly = layers.slice(1).map(([name, path], i) => ({
@@ -47,6 +47,13 @@ module.exports = {
       comment: 'a new folder or root file must be given its place in the layers above',
       from: { path: '^src/', pathNot: layers.map(([, p]) => p) },
       to: {}
+    },
+    {
+      name: 'every-imported-module-in-a-layer',
+      severity: 'error',
+      comment: 'a new folder or root file must be given its place in the layers above',
+      from: {},
+      to: { path: '^src/', pathNot: layers.map(([, p]) => p) }
     },
     {
       name: 'pure-policy',

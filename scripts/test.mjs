@@ -55,9 +55,10 @@ const DATABASE_FREE = [
   'test/oauth/assertion.test.ts',
   'test/oauth/authorize-request.test.ts',
   'test/oauth/credential-rule.test.ts',
+  'test/plugins/token-rate-limit.test.ts',
   'test/oauth/policy.test.ts',
   'test/registry/password-rules.test.ts',
-  'test/cache/record-cache.test.ts'
+  'test/cache/hot-rows.test.ts'
 ]
 
 for (const f of DATABASE_FREE) {

@@ -4,9 +4,7 @@ import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
-import type { GrantUser } from './store/users.js'
-import type { Client, Organization } from './db/schema.js'
-import { TtlCache } from './cache/record-cache.js'
+import { hotRows } from './cache/hot-rows.js'
 import { openDatabase } from './db/open.js'
 import type { DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
@@ -60,10 +58,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
     const keys = new KeyStore(handle.db, box)
-    const orgs = new TtlCache<Organization>()
-    const clients = new TtlCache<Client>()
-    const users = new TtlCache<GrantUser>()
-    const cache = { orgs, clients, users, clear: () => { orgs.clear(); clients.clear(); users.clear() } }
+    const cache = hotRows(handle.db)
     const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db) }
 
     const app = Fastify({

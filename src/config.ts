@@ -115,6 +115,12 @@ export interface Config {
   loginFailureWindow: number
 }
 
+/** The token URLs that real AoC clients put in an assertion's `aud` (docs/aoc-compatibility.md §3): ASSERTION_AUDIENCES' default. */
+export const AOC_TOKEN_AUDIENCES: readonly string[] = Object.freeze([
+  'https://api.asperafiles.com/api/v1/oauth2/token',
+  'https://api.ibmaspera.com/api/v1/oauth2/token'
+])
+
 /** The names proxy-addr (under fastify's trustProxy) knows for address ranges. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
@@ -215,7 +221,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     assertionMaxLifetime: e.ASSERTION_MAX_LIFETIME,
     assertionAudiences: e.ASSERTION_AUDIENCES
       ? e.ASSERTION_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean)
-      : ['https://api.asperafiles.com/api/v1/oauth2/token', 'https://api.ibmaspera.com/api/v1/oauth2/token'],
+      : [...AOC_TOKEN_AUDIENCES],
     requireJti: e.REQUIRE_JTI,
     tokenRateLimitPerMinute: e.TOKEN_RATE_LIMIT_PER_MINUTE,
     authCodeTtl: e.AUTH_CODE_TTL,

@@ -1,20 +1,11 @@
 import type { Kysely } from 'kysely'
 import type { Config } from './config.js'
-import type { Database, Client, Organization } from './db/schema.js'
+import type { Database } from './db/schema.js'
 import type { DbKind } from './db/connect.js'
 import type { KeyStore } from './keys/signing-keys.js'
 import type { SecretBox } from './keys/secret-box.js'
-import type { TtlCache } from './cache/record-cache.js'
+import type { HotRows } from './cache/hot-rows.js'
 import type { JtiRecorder } from './store/assertion-jtis.js'
-import type { GrantUser } from './store/users.js'
-
-/** Rows the token endpoint reads on every request, cached for at most a second (record-cache.ts). */
-export interface HotCache {
-  orgs: TtlCache<Organization>
-  clients: TtlCache<Client>
-  users: TtlCache<GrantUser>
-  clear: () => void
-}
 
 /** What every route and service may use: built once in app.ts, decorated onto the app as `ctx`. */
 export interface AppContext {
@@ -23,7 +14,8 @@ export interface AppContext {
   dbKind: DbKind
   box: SecretBox
   keys: KeyStore
-  cache: HotCache
+  /** Rows the token endpoint reads on every request, cached for at most a second (cache/hot-rows.ts). */
+  cache: HotRows
   /** Used assertion jtis, batched (oauth/replay.ts). */
   jtis: JtiRecorder
 }

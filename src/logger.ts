@@ -1,4 +1,5 @@
 import { stdSerializers, type LoggerOptions } from 'pino'
+import { OAUTH_BASE } from './paths.js'
 
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g
 
@@ -30,7 +31,7 @@ function scrub (value: unknown, depth = 0): unknown {
 }
 
 /** Paths whose whole query is kept from the log: the OAuth endpoints and pages (codes, states, challenges). */
-const OAUTH_PATH = /^\/(?:api\/v1\/oauth2\/|\.well-known\/oauth-authorization-server)/
+const OAUTH_PATH = new RegExp(`^(?:${OAUTH_BASE}/|/\\.well-known/oauth-authorization-server)`)
 const CREDENTIAL_PARAM = new Set([...REDACTED_FIELDS, 'code', 'token', 'client_assertion'])
 
 /**

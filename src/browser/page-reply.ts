@@ -1,14 +1,12 @@
 import type { FastifyReply } from 'fastify'
 import type { Config } from '../config.js'
 import type { Page } from './pages.js'
+import { oauthBasePath } from '../paths.js'
 
 /** The cookie that carries a browser session; one per org, scoped to its OAuth base path. */
 export const SESSION_COOKIE = 'aoc_session'
 
-/** The OAuth base path of an org, where its pages and its session cookie live. */
-export function oauthBasePath (orgName: string): string {
-  return `/api/v1/oauth2/${orgName}`
-}
+export { oauthBasePath } from '../paths.js'
 
 /** The path as the browser sees it: PUBLIC_URL may carry a prefix that a proxy strips. */
 export function publicPath (config: Config, path: string): string {

@@ -3,6 +3,7 @@
  * read (shape and header, before any lookup), check claims (once the client is known), verify the
  * signature (against the user's key, then the client's global key). No database and no I/O here.
  */
+import { AOC_TOKEN_AUDIENCES } from '../config.js'
 import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { InvalidGrant, InvalidRequest } from './errors.js'
@@ -22,10 +23,7 @@ export interface AssertionRules {
 }
 
 /** The token URLs that real AoC clients put in `aud` (docs/aoc-compatibility.md §3). */
-export const DEFAULT_AOC_AUDIENCES: readonly string[] = Object.freeze([
-  'https://api.asperafiles.com/api/v1/oauth2/token',
-  'https://api.ibmaspera.com/api/v1/oauth2/token'
-])
+export const DEFAULT_AOC_AUDIENCES: readonly string[] = AOC_TOKEN_AUDIENCES
 
 /** The defaults of docs/aoc-compatibility.md §3; a deployment adds its own token URL and issuer to `audiences`. */
 export const DEFAULT_ASSERTION_RULES: AssertionRules = Object.freeze({

@@ -3,8 +3,6 @@ import type { Client, Organization } from '../db/schema.js'
 import type { AppContext } from '../context.js'
 import { isIdShaped } from '../ids.js'
 import { clientSecretMatches, isPublicClient } from '../registry/clients.js'
-import { findClientRow } from '../store/clients.js'
-import { findOrganizationByName } from '../registry/organizations.js'
 import { InvalidClient, InvalidRequest } from './errors.js'
 
 /** How the client identified itself (docs/aoc-compatibility.md §2: body id alone, HTTP Basic, or id and secret in the body). */
@@ -74,7 +72,7 @@ export function readClientCredentials (headers: IncomingHttpHeaders, form: Recor
 /** The org's client named by a caller-given id, through the row cache; undefined when there is none or the id cannot be one. */
 export async function findCachedClient (ctx: AppContext, orgId: string, clientId: string): Promise<Client | undefined> {
   if (!isIdShaped(clientId)) return undefined
-  return await ctx.cache.clients.get(`${orgId}\u0000${clientId}`, () => findClientRow(ctx.db, orgId, clientId))
+  return await ctx.cache.client(orgId, clientId)
 }
 
 /**
@@ -107,7 +105,7 @@ export async function identifyClient (
   ctx: AppContext, orgName: string, headers: IncomingHttpHeaders, form: Record<string, string>, requirement: SecretRequirement
 ): Promise<AuthenticatedClient & { org: Organization }> {
   const creds = readClientCredentials(headers, form)
-  const org = await ctx.cache.orgs.get(orgName, () => findOrganizationByName(ctx.db, orgName))
+  const org = await ctx.cache.org(orgName)
   if (!org) throw new InvalidClient('unknown organization', creds.usedBasic)
   return { org, ...await authenticateClient(ctx, org.id, creds, requirement) }
 }

@@ -40,10 +40,7 @@ export interface IssueInput {
 
 export interface IssuedToken { token: string, jti: string, expiresIn: number, exp: number }
 
-/** The issuer of an organization's tokens: its OAuth base URL. */
-export function issuerFor (publicUrl: string, orgName: string): string {
-  return `${publicUrl}/api/v1/oauth2/${orgName}`
-}
+export { issuerFor } from '../paths.js'
 
 const b64json = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
 

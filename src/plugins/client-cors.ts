@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { findCachedClient } from '../oauth/client-auth.js'
 import { anyClientAllowsOrigin } from '../store/clients.js'
-import { findOrganizationByName } from '../registry/organizations.js'
 
 /** The endpoints a browser app calls itself: the token endpoint (code exchange, refresh) and revocation. */
 const BROWSER_ENDPOINT = /^(?:\/[^?]*)?\/api\/v1\/oauth2\/([a-z0-9-]{1,63})\/(?:token|revoke)(?:\?|$)/
@@ -20,7 +19,7 @@ export async function registerClientCors (app: FastifyInstance, ctx: AppContext,
     const origin = request.headers.origin
     const m = BROWSER_ENDPOINT.exec(request.url)
     if (!origin || !m) return DENY
-    const org = await ctx.cache.orgs.get(m[1]!, () => findOrganizationByName(ctx.db, m[1]!))
+    const org = await ctx.cache.org(m[1]!)
     if (!org) return DENY
     let allowed: boolean
     if (request.method === 'OPTIONS') {

@@ -1,11 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { OAUTH_BASE } from '../paths.js'
 import { RestError } from '../errors.js'
 import { OAuthError } from '../oauth/errors.js'
 import { NoRouteError } from './errors.js'
 
 /** Paths whose errors are OAuth JSON (RFC 6749 §5.2), not REST errors. */
 export function isOAuthPath (url: string): boolean {
-  return url.startsWith('/api/v1/oauth2/') && !url.split('?')[0]!.endsWith('/jwks')
+  return url.startsWith(OAUTH_BASE + '/') && !url.split('?')[0]!.endsWith('/jwks')
 }
 
 /** Sends an OAuth error: JSON, `no-store`, its headers; the precise reason goes to the log only. */

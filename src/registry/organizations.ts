@@ -2,11 +2,11 @@
 import type { Organization } from '../db/schema.js'
 import { isUniqueViolation } from '../db/errors.js'
 import { ConflictError, InvalidParameterError } from '../errors.js'
+import { ORG_NAME } from '../paths.js'
 import type { Db } from '../store/db.js'
 import * as store from '../store/organizations.js'
 
-/** An organization's name is its subdomain-style label (docs/aoc-compatibility.md §1). */
-export const ORG_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+export { ORG_NAME } from '../paths.js'
 
 export async function createOrganization (db: Db, name: string): Promise<Organization> {
   if (!ORG_NAME.test(name)) throw new InvalidParameterError('name', 'an organization name is lowercase letters, digits and inner hyphens, at most 63 characters')

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import { OAUTH_ORG_ROUTE } from '../paths.js'
 import { lookUpAuthorizeRequest } from '../browser/authorize-lookup.js'
 import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE } from '../browser/page-reply.js'
 import { consentPage, errorPage, unknownOrgPage } from '../browser/pages.js'
@@ -111,7 +112,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.header('Cache-Control', 'no-store').redirect(`${login}?${new URLSearchParams({ return_to: returnTo }).toString()}`, 302)
   }
 
-  app.get('/api/v1/oauth2/:org/authorize', {
+  app.get(`${OAUTH_ORG_ROUTE}/authorize`, {
     validatorCompiler: acceptAll,
     schema: {
       tags: ['browser'],
@@ -129,7 +130,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return await decideAndAnswer(reply, c, session, 'show-consent')
   })
 
-  app.post('/api/v1/oauth2/:org/authorize', {
+  app.post(`${OAUTH_ORG_ROUTE}/authorize`, {
     validatorCompiler: acceptAll,
     preHandler: app.csrfProtection,
     schema: {

@@ -1,7 +1,6 @@
 import { Type, type TProperties } from '@sinclair/typebox'
 
-/** The org in a page's path. */
-export const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) })
+export { OrgParams } from './schemas.js'
 
 /** A page's form body, for the OpenAPI document: the fields plus the CSRF token every form carries. */
 export const PageForm = (fields: TProperties) => Type.Object({

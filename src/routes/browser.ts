@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import csrf from '@fastify/csrf-protection'
 import helmet from '@fastify/helmet'
 import type { FastifyError, FastifyPluginAsync } from 'fastify'
+import { OAUTH_BASE } from '../paths.js'
 import { publicPath, sendPage } from '../browser/page-reply.js'
 import { errorPage } from '../browser/pages.js'
 import authorizeRoutes from './authorize.js'
@@ -22,7 +23,7 @@ const browser: FastifyPluginAsync = async (app) => {
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'aoc_csrf',
-    cookieOpts: { path: publicPath(config, '/api/v1/oauth2'), httpOnly: true, sameSite: 'lax', secure: config.publicUrl.startsWith('https:') }
+    cookieOpts: { path: publicPath(config, OAUTH_BASE), httpOnly: true, sameSite: 'lax', secure: config.publicUrl.startsWith('https:') }
   })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET') {

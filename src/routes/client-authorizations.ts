@@ -3,10 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf, requireAdmin } from '../plugins/auth.js'
 import * as authorizations from '../registry/client-authorizations.js'
 import { createClientAuthorization } from '../services/client-authorizations.js'
-import { errorResponses, IdParams, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
+import { errorResponses, IdParams, IdString, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 const EntityType = Type.Union([Type.Literal('user'), Type.Literal('group')])
-const Id = Type.String({ minLength: 1, maxLength: 64 })
+const Id = IdString()
 
 /** A client authorization: lists a user, or a group's members, for a client with `whitelist_enabled`. */
 export const ClientAuthorizationBody = Type.Object({

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { callerOf, requireUser } from '../plugins/auth.js'
 import { listConsents } from '../registry/consents.js'
 import { withdrawConsent } from '../services/consents.js'
-import { errorResponses, NoContent, Timestamp } from './schemas.js'
+import { errorResponses, IdParams, NoContent, Timestamp } from './schemas.js'
 
 const ConsentBody = Type.Object({
   id: Type.String(),
@@ -38,7 +38,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['users'],
       summary: 'Withdraw a consent',
       description: 'The client must ask again, and its refresh tokens for the caller stop working, with the access tokens they issued.',
-      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {

@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ID_MAX_LENGTH, ID_PATTERN } from '../ids.js'
 import { callerOf, requireAdmin } from '../plugins/auth.js'
 import * as memberships from '../registry/group-memberships.js'
 import { createMembership } from '../services/group-memberships.js'
-import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
+import { errorResponses, IdParams, IdString, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A group membership as answered by the API. */
 export const GroupMembershipBody = Type.Object({
@@ -17,7 +16,7 @@ export const GroupMembershipBody = Type.Object({
 }, { $id: 'GroupMembership', title: 'GroupMembership' })
 
 /** An id in a body: shaped as every id here is, so a malformed one is a 422 before any query. */
-const RefId = (description: string) => Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: ID_PATTERN, description })
+const RefId = (description: string) => IdString(description)
 
 const MembershipCreate = Type.Object({
   group_id: RefId('A group of the organization.'),

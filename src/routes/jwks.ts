@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { OAUTH_ORG_ROUTE } from '../paths.js'
+import { OrgParams } from './schemas.js'
 
 const Jwks = Type.Object({ keys: Type.Array(Type.Object({ kid: Type.String(), kty: Type.String() }, { additionalProperties: true })) }, { $id: 'JWKS', title: 'JWKS' })
 
@@ -12,11 +14,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
   app.addSchema(Jwks)
   app.get('/.well-known/jwks.json', { schema: { tags: ['oauth'], summary: 'Public signing keys (JWKS)', response: { 200: Type.Ref(Jwks) } } }, handler)
-  app.get('/api/v1/oauth2/:org/jwks', {
+  app.get(`${OAUTH_ORG_ROUTE}/jwks`, {
     schema: {
       tags: ['oauth'],
       summary: 'Public signing keys (JWKS) at the organization\'s OAuth base',
-      params: Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) }),
+      params: OrgParams,
       response: { 200: Type.Ref(Jwks) }
     }
   }, handler)

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { OAUTH_ORG_ROUTE } from '../paths.js'
 import { lookUpAuthorizeRequest } from '../browser/authorize-lookup.js'
 import { countAttempt, forgiveAttempt, throttleKeys, throttleLimitsOf } from '../browser/login-throttle.js'
 import { oauthBasePath, publicPath, sendPage, SESSION_COOKIE, sessionCookieOptions } from '../browser/page-reply.js'
@@ -47,7 +48,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return result.kind === 'redirect' ? [result.redirectUri] : []
   }
 
-  app.get('/api/v1/oauth2/:org/login', {
+  app.get(`${OAUTH_ORG_ROUTE}/login`, {
     validatorCompiler: acceptAll,
     schema: {
       tags: ['browser'],
@@ -72,7 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }))
   })
 
-  app.post('/api/v1/oauth2/:org/login', {
+  app.post(`${OAUTH_ORG_ROUTE}/login`, {
     validatorCompiler: acceptAll,
     preHandler: app.csrfProtection,
     schema: {
@@ -123,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.header('Cache-Control', 'no-store').redirect(returnTo ? `${base}/authorize?${returnTo}` : `${base}/login`, 303)
   })
 
-  app.post('/api/v1/oauth2/:org/logout', {
+  app.post(`${OAUTH_ORG_ROUTE}/logout`, {
     validatorCompiler: acceptAll,
     preHandler: app.csrfProtection,
     schema: {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
+import { METADATA_ROUTE, OAUTH_ORG_ROUTE } from '../paths.js'
 import { NotFoundError } from '../errors.js'
 import { identifyClient, type SecretRequirement } from '../oauth/client-auth.js'
-import { InvalidRequest, RateLimited } from '../oauth/errors.js'
+import { InvalidRequest } from '../oauth/errors.js'
 import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
@@ -12,9 +12,9 @@ import { GRANTS } from '../oauth/grants/index.js'
 import { handleTokenRequest } from '../oauth/token-endpoint.js'
 import { registerClientCors } from '../plugins/client-cors.js'
 import { isOAuthPath } from '../plugins/oauth-errors.js'
+import { tokenRateLimit } from '../plugins/token-rate-limit.js'
+import { OrgParams } from './schemas.js'
 import { findOrganizationByName } from '../registry/organizations.js'
-
-const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) })
 
 const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() }, { $id: 'OAuthError', title: 'OAuthError' })
 
@@ -84,34 +84,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addSchema(IntrospectionBody)
 
   // Per source address, counted on every request; per client, counted once the client has proved
-  // itself (grants call `clientProven`), so that a caller who only knows a client id cannot use up
-  // that client's limit. Neither a client nor a host can starve the others.
-  const limitHooks: Array<(request: FastifyRequest) => Promise<void>> = []
-  const provenClient = new WeakMap<FastifyRequest, string>()
-  let countForClient = async (_request: FastifyRequest, _clientId: string): Promise<void> => {}
-  const perMinute = ctx.config.tokenRateLimitPerMinute
-  if (perMinute > 0) {
-    await app.register(rateLimit, { global: false })
-    const byAddress = app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'ip:' + r.ip })
-    const byClient = app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (r) => 'client:' + provenClient.get(r)! })
-    const enforce = async (limiter: typeof byAddress, request: FastifyRequest) => {
-      const result = await limiter(request)
-      if (!result.isAllowed && result.isExceeded) throw new RateLimited(Math.max(1, result.ttlInSeconds))
-    }
-    limitHooks.push(async (request) => { await enforce(byAddress, request) })
-    countForClient = async (request, clientId) => {
-      provenClient.set(request, clientId)
-      await enforce(byClient, request)
-    }
-    // A preflight costs a query (which client lists the origin?): it counts against its address too.
-    // Before the CORS plugin, whose `OPTIONS *` route must get this hook.
-    app.addHook('onRequest', async (request) => {
-      if (request.method === 'OPTIONS' && isOAuthPath(request.url)) await enforce(byAddress, request)
-    })
-  }
+  // itself (grants call `clientProven`). Neither a client nor a host can starve the others.
+  const limits = await tokenRateLimit(app, { perMinute: ctx.config.tokenRateLimitPerMinute })
+  const limitHooks = [limits.byAddress]
+  const countForClient = limits.byClient
+  // A preflight costs a query (which client lists the origin?): it counts against its address too.
+  // Before the CORS plugin, whose `OPTIONS *` route must get this hook.
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'OPTIONS' && isOAuthPath(request.url)) await limits.byAddress(request)
+  })
   await registerClientCors(app, ctx, claimedClientId)
 
-  app.post('/api/v1/oauth2/:org/token', {
+  app.post(`${OAUTH_ORG_ROUTE}/token`, {
     bodyLimit: 16 * 1024,
     preHandler: limitHooks,
     validatorCompiler: acceptAll,
@@ -137,7 +121,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return { form, ...identified }
   }
 
-  app.post('/api/v1/oauth2/:org/introspect', {
+  app.post(`${OAUTH_ORG_ROUTE}/introspect`, {
     bodyLimit: 16 * 1024,
     preHandler: limitHooks,
     validatorCompiler: acceptAll,
@@ -155,7 +139,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.header('Cache-Control', 'no-store').send(await introspect(ctx, org, client, form.token))
   })
 
-  app.post('/api/v1/oauth2/:org/revoke', {
+  app.post(`${OAUTH_ORG_ROUTE}/revoke`, {
     bodyLimit: 16 * 1024,
     preHandler: limitHooks,
     validatorCompiler: acceptAll,
@@ -176,7 +160,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.status(200).header('Cache-Control', 'no-store').send(null)
   })
 
-  app.get('/.well-known/oauth-authorization-server/api/v1/oauth2/:org', {
+  app.get(METADATA_ROUTE, {
     schema: {
       tags: ['oauth'],
       summary: 'Authorization server metadata (RFC 8414)',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { issuerFor } from '../paths.js'
 import type { Config } from '../config.js'
 
 /** The org named by a Host `<org>.<BASE_DOMAIN>` (port ignored), unless it is the API's own host. */
@@ -23,6 +24,6 @@ export function registerOrgHostRedirect (app: FastifyInstance, config: Config): 
     const org = orgOfHost(config, request.headers.host)
     if (!org) return
     const from = encodeURIComponent(request.url)
-    return reply.redirect(`${config.publicUrl}/api/v1/oauth2/${org}/login?from=${from}`, 302)
+    return reply.redirect(`${issuerFor(config.publicUrl, org)}/login?from=${from}`, 302)
   })
 }

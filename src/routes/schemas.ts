@@ -16,10 +16,16 @@ export const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Case-insensitive substring of the name (and e-mail for users).' }))
 })
 
-/** A path id: URL-safe characters only, as every id here is. */
-export const IdParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: ID_PATTERN })
-})
+/** An id: URL-safe characters only, as every id here is (ids.ts). */
+export function IdString (description?: string) {
+  return Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: ID_PATTERN, ...(description ? { description } : {}) })
+}
+
+/** A path id. */
+export const IdParams = Type.Object({ id: IdString() })
+
+/** The organization in an OAuth path: its name, a DNS label (docs/aoc-compatibility.md §1). */
+export const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1,63}$' }) })
 
 export const PemString = Type.String({ maxLength: 16384, description: 'PEM public key: RSA >= 2048 bits (SPKI or PKCS#1), EC P-256/P-384, or Ed25519.' })
 

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js'
 import { countOrganizations } from '../registry/organizations.js'
 import { setUpOrganization } from './org-setup.js'
 import { hashPassword } from '../registry/passwords.js'
+import { issuerFor } from '../paths.js'
 
 /** What bootstrap.json holds, for a newcomer's first token. */
 export interface BootstrapFile {
@@ -53,7 +54,7 @@ export async function runBootstrapIfDue (ctx: AppContext, log: FastifyBaseLogger
     admin_private_key_file: keyFile,
     client_id: setup.client!.id,
     client_secret: setup.client!.secret!, // setUpOrganization registers a confidential client
-    token_url: `${config.publicUrl}/api/v1/oauth2/${setup.org.name}/token`
+    token_url: `${issuerFor(config.publicUrl, setup.org.name)}/token`
   }
   const out = path.join(config.dataDir, 'bootstrap.json')
   await fs.writeFile(out, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })

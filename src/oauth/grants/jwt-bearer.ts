@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { findGrantUser } from '../../store/users.js'
-import { checkAssertionClaims, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
+import { checkAssertionClaims, DEFAULT_ASSERTION_RULES, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
 import { decide, SUBJECT_REFUSED } from '../policy.js'
 import { listingAndNodes, policyClientOf, ttlsOf } from '../policy-facts.js'
@@ -35,7 +34,7 @@ export function assertionRules (g: GrantContext): AssertionRules {
     leeway: g.ctx.config.assertionLeeway,
     maxFutureExp: g.ctx.config.assertionMaxLifetime,
     requireJti: g.ctx.config.requireJti,
-    maxLength: 8192
+    maxLength: DEFAULT_ASSERTION_RULES.maxLength
   }
 }
 
@@ -52,7 +51,7 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
   checkAssertionClaims(assertion, { clientId: client.id, orgName: org.name }, rules)
 
   const sub = assertion.claims.sub
-  const user = await ctx.cache.users.get(`${org.id}\u0000${sub}`, () => findGrantUser(ctx.db, org.id, sub))
+  const user = await ctx.cache.user(org.id, sub)
   // The same signature work whether the subject exists or not, and a refusal before any lookup that
   // depends on the subject (listing, nodes): the time taken tells nothing about the e-mail
   // (docs/security.md). A user without a key is tried against the stand-in, which verifies nothing.
