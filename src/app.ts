@@ -25,6 +25,7 @@ import { RestErrorBody } from './routes/schemas.js'
 import { UserBody } from './routes/users.js'
 import { runBootstrapIfDue } from './services/bootstrap.js'
 import apiRoutes from './routes/api.js'
+import applicationEventRoutes from './routes/application-events.js'
 import healthRoutes from './routes/health.js'
 import jwksRoutes from './routes/jwks.js'
 
@@ -96,9 +97,10 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await app.register(oauthRoutes)
     await app.register(browserRoutes)
     await app.register(apiRoutes, { prefix: '/api/v1' })
+    await app.register(applicationEventRoutes, { prefix: '/analytics/v2' })
     // Expired jti records and revocations are useless; any instance may purge them.
     const purge = setInterval(() => {
-      purgeExpired(handle.db, config.refreshTokenTtl).catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
+      purgeExpired(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays }).catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
     }, 60_000)
     purge.unref()
     app.addHook('onClose', async () => { clearInterval(purge) })

@@ -57,7 +57,8 @@ export const EnvSchema = Type.Object({
   REFRESH_TOKEN_IDLE_TTL: Seconds(7 * 24 * 3600, 60, 365 * 24 * 3600),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ default: 5, minimum: 1, maximum: 1000 }),
   LOGIN_MAX_FAILURES_PER_ADDRESS: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
-  LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600)
+  LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600),
+  EVENT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, maximum: 36500 })
 }, { additionalProperties: true })
 
 export type Env = Static<typeof EnvSchema>
@@ -113,6 +114,8 @@ export interface Config {
   loginMaxFailuresPerAccount: number
   loginMaxFailuresPerAddress: number
   loginFailureWindow: number
+  /** Days an audit event is kept (the purge deletes older ones). */
+  eventRetentionDays: number
 }
 
 /** The token URLs that real AoC clients put in an assertion's `aud` (docs/aoc-compatibility.md §3): ASSERTION_AUDIENCES' default. */
@@ -231,6 +234,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
     loginMaxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
     loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
-    loginFailureWindow: e.LOGIN_FAILURE_WINDOW
+    loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
+    eventRetentionDays: e.EVENT_RETENTION_DAYS
   }
 }

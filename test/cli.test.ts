@@ -76,7 +76,7 @@ t.test('org create, user create and client create print what they made', async (
   t.notOk('password_hash' in user, 'the user JSON never shows a password hash')
 
   const c = await cli(['client', 'create', '--org', 'acme', '--name', 'cli client', '--jwt-grant',
-    '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2'])
+    '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2'], { LOG_LEVEL: 'info' })
   t.equal(c.code, 0, 'client create exits 0', { stderr: c.stderr })
   client = JSON.parse(c.stdout)
   t.match(client, {
@@ -88,6 +88,10 @@ t.test('org create, user create and client create print what they made', async (
     explicit_authorization_required: true,
     redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2']
   })
+  const audit = c.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { audit?: boolean, event?: Record<string, unknown> })
+  t.match(audit, [{ audit: true, event: { event_type: 'client.created', actor_type: 'cli', target_id: client.id, organization_id: created.organization_id } }],
+    'the change\'s audit line goes to stderr; stdout stays the JSON')
+  t.notMatch(c.stderr, client.secret, 'without the secret')
 })
 
 t.test('mistakes are named on stderr with exit 1 and no stack trace', leaveToServerPass, async (t) => {

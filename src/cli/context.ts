@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises'
 import type { Kysely } from 'kysely'
+import { pino } from 'pino'
 import { loadConfig, type Config } from '../config.js'
 import type { DbHandle } from '../db/connect.js'
 import { migrateToLatest } from '../db/migrate.js'
@@ -8,6 +9,8 @@ import type { Database, Organization } from '../db/schema.js'
 import { resolveMasterKey } from '../keys/master-key.js'
 import { SecretBox } from '../keys/secret-box.js'
 import { findOrganizationByName } from '../registry/organizations.js'
+import type { AuditSource } from '../registry/audit-events.js'
+import { loggerOptions } from '../logger.js'
 
 /** An operator mistake the CLI reports in one line (`error: <message>`), without a stack. */
 export class CliError extends Error {
@@ -22,6 +25,18 @@ export interface CliContext {
   config: Config
   db: Kysely<Database>
   box: SecretBox
+  /** Who a change is recorded as made by, in an organization (null: the whole server's, as a key rotation). */
+  audit: (organizationId: string | null) => AuditSource
+}
+
+/**
+ * The audit trail's source for a command: actor `cli`, named by the operating-system user; each
+ * event's log line goes to stderr (stdout stays the command's JSON).
+ */
+function cliAuditSource (config: Config): (organizationId: string | null) => AuditSource {
+  const log = pino(loggerOptions(config.logLevel), pino.destination({ dest: 2, sync: true }))
+  const operator = process.env.USER ?? process.env.LOGNAME ?? null
+  return (organizationId) => ({ organizationId, actor: { type: 'cli', id: operator }, log })
 }
 
 /**
@@ -35,7 +50,7 @@ export async function withContext<T> (fn: (ctx: CliContext) => Promise<T>, opts:
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
-    return await fn({ config, db: handle.db, box })
+    return await fn({ config, db: handle.db, box, audit: cliAuditSource(config) })
   } finally {
     await handle.close()
   }

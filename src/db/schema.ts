@@ -167,6 +167,35 @@ export interface RefreshTokensTable {
   access_token_expires_at: ColumnType<Date, Date | string, Date | string>
 }
 
+/** One change or security event (migrations/0005_audit_events.sql). */
+export interface AuditEventsTable {
+  id: string
+  organization_id: string | null
+  event_type: string
+  created_at: Timestamp
+  actor_type: 'user' | 'client' | 'cli' | 'system'
+  actor_id: string | null
+  actor_email: string | null
+  target_type: string | null
+  target_id: string | null
+  target_name: string | null
+  request_id: string | null
+  ip_address: string | null
+  user_agent: string | null
+  changes: ColumnType<AuditChange[], string | undefined, string>
+  reason: string | null
+  count: ColumnType<number, number | undefined, number>
+  count_key: string | null
+  minute: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** A changed field of an audit event; the values are left out for a secret (a password). */
+export interface AuditChange {
+  field: string
+  old_value?: unknown
+  new_value?: unknown
+}
+
 /** The database as kysely sees it. Table names match migrations/. */
 export interface Database {
   organizations: OrganizationsTable
@@ -184,6 +213,7 @@ export interface Database {
   consents: ConsentsTable
   authorization_codes: AuthorizationCodesTable
   refresh_tokens: RefreshTokensTable
+  audit_events: AuditEventsTable
 }
 
 export type Organization = Selectable<OrganizationsTable>
@@ -202,3 +232,4 @@ export type BrowserSession = Selectable<BrowserSessionsTable>
 export type Consent = Selectable<ConsentsTable>
 export type AuthorizationCode = Selectable<AuthorizationCodesTable>
 export type RefreshToken = Selectable<RefreshTokensTable>
+export type AuditEvent = Selectable<AuditEventsTable>

@@ -44,12 +44,17 @@ export async function ensureSigningKey (db: Db, box: SecretBox, alg: SigningAlg)
 export async function rotateSigningKey (
   db: Db, box: SecretBox, alg: SigningAlg, publishDelay: number, maxTokenTtl: number
 ): Promise<{ kid: string, activatesAt: Date }> {
+  return await db.transaction().execute(async (trx) => await rotateSigningKeyIn(trx, box, alg, publishDelay, maxTokenTtl))
+}
+
+/** As rotateSigningKey, in the caller's transaction. */
+export async function rotateSigningKeyIn (
+  trx: Db, box: SecretBox, alg: SigningAlg, publishDelay: number, maxTokenTtl: number
+): Promise<{ kid: string, activatesAt: Date }> {
   const activatesAt = new Date(Date.now() + publishDelay * 1000)
   const row = await newKeyRow(box, alg, activatesAt)
-  await db.transaction().execute(async (trx) => {
-    await store.retireSigningKeys(trx, activatesAt, new Date(activatesAt.getTime() + (maxTokenTtl + 60) * 1000))
-    await store.insertSigningKey(trx, row)
-  })
+  await store.retireSigningKeys(trx, activatesAt, new Date(activatesAt.getTime() + (maxTokenTtl + 60) * 1000))
+  await store.insertSigningKey(trx, row)
   return { kid: row.kid, activatesAt }
 }
 

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { identifyClient } from './client-auth.js'
-import { InvalidRequest, UnsupportedGrantType } from './errors.js'
+import { InvalidRequest, OAuthError, UnsupportedGrantType } from './errors.js'
 import { readForm } from './form.js'
 import { grantTable } from './grants/index.js'
+import { auditRefusal } from './refusal-audit.js'
 import type { TokenResponse } from './grants/types.js'
 
 /**
@@ -18,9 +19,17 @@ export async function handleTokenRequest (
   if (!grantType) throw new InvalidRequest('missing \'grant_type\'')
   const grant = grantTable.get(grantType)
   const { org, client, secretVerified } = await identifyClient(ctx, orgName, request.headers, form, grant?.requireSecret ?? 'optional')
-  if (!grant) throw new UnsupportedGrantType(`grant_type '${grantType.slice(0, 100)}' is not supported`)
-  let counted: Promise<void> | undefined
-  const clientProven = () => (counted ??= countForClient(client.id))
-  if (secretVerified) await clientProven()
-  return await grant.handle({ ctx, org, client, secretVerified, form, log: request.log, clientProven })
+  try {
+    if (!grant) throw new UnsupportedGrantType(`grant_type '${grantType.slice(0, 100)}' is not supported`)
+    let counted: Promise<void> | undefined
+    const clientProven = () => (counted ??= countForClient(client.id))
+    if (secretVerified) await clientProven()
+    return await grant.handle({ ctx, org, client, secretVerified, form, log: request.log, clientProven })
+  } catch (err) {
+    // The refusal of a known client's request is a security event; recording it must not hide the refusal.
+    if (err instanceof OAuthError) {
+      await auditRefusal(ctx.db, request, org, client, grantType, err).catch((e: unknown) => { request.log.warn({ err: e }, 'could not record a refused token request') })
+    }
+    throw err
+  }
 }

@@ -4,6 +4,7 @@ import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken } f
 import type { AppContext, Caller } from '../context.js'
 import { ADMIN_SCOPES } from '../oauth/policy.js'
 import { credentialChangeRefusal } from '../oauth/credential-rule.js'
+import { requestAuditSource, type AuditSource } from '../registry/audit-events.js'
 import { findTokenHolder } from '../store/users.js'
 
 /** Grants whose tokens are not delegated whatever the client (docs/security.md); `gty` names the grant. */
@@ -93,4 +94,10 @@ export function requireAdmin (ctx: AppContext) {
 export function callerOf (request: FastifyRequest): Caller {
   if (!request.caller) throw new UnauthorizedError()
   return request.caller
+}
+
+/** Who makes a REST change, and from where: the token's user, for the audit trail (registry/audit-events.ts). */
+export function auditSourceOf (request: FastifyRequest): AuditSource {
+  const caller = callerOf(request)
+  return requestAuditSource(request, caller.organizationId, { type: 'user', id: caller.userId, email: caller.email })
 }

@@ -24,7 +24,7 @@ export async function registerSwagger (app: FastifyInstance, _config: Config): P
       },
       tags: [
         { name: 'users' }, { name: 'groups' }, { name: 'nodes' }, { name: 'clients' },
-        { name: 'client_authorizations' }, { name: 'oauth' }, { name: 'health' }
+        { name: 'client_authorizations' }, { name: 'analytics', description: 'The audit trail (docs/audit-events.md)' }, { name: 'oauth' }, { name: 'health' }
       ]
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) }

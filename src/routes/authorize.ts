@@ -11,8 +11,10 @@ import { createAuthorizationCode } from '../oauth/authorization-codes.js'
 import { AUTHORIZE_PARAMS, redirectWith, type AuthorizeParams, type AuthorizeRequest } from '../oauth/authorize-request.js'
 import { issuerFor } from '../oauth/tokens.js'
 import { decideForUser } from '../oauth/user-decision.js'
-import { consentCovers, rememberConsent } from '../registry/consents.js'
+import { consentCovers } from '../registry/consents.js'
 import { findOrganizationByName } from '../registry/organizations.js'
+import { giveConsent } from '../services/consents.js'
+import { requestAuditSource } from '../registry/audit-events.js'
 import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
 
 const AuthorizeQuery = Type.Object({
@@ -79,7 +81,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const covered = answer === 'allow' ? false : await consentCovers(ctx.db, session.userId, client.id, decision.scopes)
     // Recorded also when consent is assumed, so that the user sees the client in /self/consents and can withdraw it.
     if (answer === 'allow' || (!covered && !client.explicit_authorization_required)) {
-      await rememberConsent(ctx.db, org.id, session.userId, client.id, decision.scopes)
+      await giveConsent(ctx.db, requestAuditSource(reply.request, org.id, { type: 'user', id: session.userId, email: session.email }), session.userId, client, decision.scopes, answer === 'allow')
     } else if (!covered) {
       return sendPage(reply, consentPage({
         orgName: org.name,

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf, requireAdmin } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import * as authorizations from '../registry/client-authorizations.js'
-import { createClientAuthorization } from '../services/client-authorizations.js'
+import { createClientAuthorization, deleteClientAuthorization } from '../services/client-authorizations.js'
 import { errorResponses, IdParams, IdString, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 const EntityType = Type.Union([Type.Literal('user'), Type.Literal('group')])
@@ -62,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(ClientAuthorizationBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await createClientAuthorization(ctx.db, callerOf(request).organizationId, request.body)
+    const created = await createClientAuthorization(ctx.db, auditSourceOf(request), request.body)
     return reply.status(201).send(created)
   })
 
@@ -85,7 +85,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {
-    await authorizations.deleteClientAuthorization(ctx.db, callerOf(request).organizationId, request.params.id)
+    await deleteClientAuthorization(ctx.db, auditSourceOf(request), request.params.id)
     return reply.status(204).send(null)
   })
 }

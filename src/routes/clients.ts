@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf, requireAdmin, requireCredentialPower } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireAdmin, requireCredentialPower } from '../plugins/auth.js'
 import * as clients from '../registry/clients.js'
 import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
+import * as service from '../services/clients.js'
 
 const AuthMethod = Type.Union(clients.TOKEN_ENDPOINT_AUTH_METHODS.map((m) => Type.Literal(m)), {
   description: 'RFC 7591; default `client_secret_basic`. It and `client_secret_post` mean the same here: a confidential client ' +
@@ -86,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const caller = callerOf(request)
     // The global key signs assertions for any eligible user: a credential (docs/security.md).
     if ('public_key' in request.body) requireCredentialPower(caller)
-    const created = await clients.createClient(ctx.db, ctx.box, caller.organizationId, request.body, caller.userId)
+    const created = await service.createClient(ctx.db, ctx.box, auditSourceOf(request), request.body, caller.userId)
     return reply.status(201).send(created)
   })
 
@@ -98,7 +99,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 404) }
     }
-  }, async (request) => clients.getClient(ctx.db, ctx.box, callerOf(request).organizationId, request.params.id))
+  }, async (request) => service.readClientWithSecret(ctx.db, ctx.box, auditSourceOf(request), request.params.id))
 
   app.put('/clients/:id', {
     preHandler: admin,
@@ -114,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const caller = callerOf(request)
     if ('public_key' in request.body) requireCredentialPower(caller)
-    await clients.updateClient(ctx.db, caller.organizationId, request.params.id, request.body)
+    await service.updateClient(ctx.db, auditSourceOf(request), request.params.id, request.body)
     return reply.status(204).send(null)
   })
 
@@ -128,7 +129,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {
-    await clients.deleteClient(ctx.db, callerOf(request).organizationId, request.params.id)
+    await service.deleteClient(ctx.db, auditSourceOf(request), request.params.id)
     return reply.status(204).send(null)
   })
 
@@ -142,7 +143,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: SecretBody, ...errorResponses(401, 403, 404, 409) }
     }
-  }, async (request) => ({ secret: await clients.rotateClientSecret(ctx.db, ctx.box, callerOf(request).organizationId, request.params.id) }))
+  }, async (request) => ({ secret: await service.rotateClientSecret(ctx.db, ctx.box, auditSourceOf(request), request.params.id) }))
 }
 
 export default routes

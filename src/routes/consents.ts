@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { callerOf, requireUser } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireUser } from '../plugins/auth.js'
 import { listConsents } from '../registry/consents.js'
 import { withdrawConsent } from '../services/consents.js'
 import { errorResponses, IdParams, NoContent, Timestamp } from './schemas.js'
@@ -43,7 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
-    await withdrawConsent(app.ctx.db, caller.organizationId, caller.userId, request.params.id)
+    await withdrawConsent(app.ctx.db, auditSourceOf(request), caller.userId, request.params.id)
     return reply.status(204).send(null)
   })
 }

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf, requireAdmin } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import * as memberships from '../registry/group-memberships.js'
-import { createMembership } from '../services/group-memberships.js'
+import { createMembership, deleteMembership } from '../services/group-memberships.js'
 import { errorResponses, IdParams, IdString, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A group membership as answered by the API. */
@@ -60,7 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(GroupMembershipBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await createMembership(ctx.db, callerOf(request).organizationId, request.body)
+    const created = await createMembership(ctx.db, auditSourceOf(request), request.body)
     return reply.status(201).send(created)
   })
 
@@ -83,7 +83,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {
-    await memberships.deleteMembership(ctx.db, callerOf(request).organizationId, request.params.id)
+    await deleteMembership(ctx.db, auditSourceOf(request), request.params.id)
     return reply.status(204).send(null)
   })
 }

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf, requireAdmin } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import * as groups from '../registry/groups.js'
-import { deleteGroup } from '../services/groups.js'
+import { createGroup, deleteGroup, updateGroup } from '../services/groups.js'
 import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A group as answered by the API. */
@@ -50,7 +50,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(GroupBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await groups.createGroup(ctx.db, callerOf(request).organizationId, request.body)
+    const created = await createGroup(ctx.db, auditSourceOf(request), request.body)
     return reply.status(201).send(created)
   })
 
@@ -74,7 +74,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
     }
   }, async (request, reply) => {
-    await groups.updateGroup(ctx.db, callerOf(request).organizationId, request.params.id, request.body)
+    await updateGroup(ctx.db, auditSourceOf(request), request.params.id, request.body)
     return reply.status(204).send(null)
   })
 
@@ -87,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {
-    await deleteGroup(ctx.db, callerOf(request).organizationId, request.params.id)
+    await deleteGroup(ctx.db, auditSourceOf(request), request.params.id)
     return reply.status(204).send(null)
   })
 }

@@ -10,6 +10,7 @@ import { createSession, endSession, findSession } from '../browser/sessions.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { findSignInUser } from '../store/users.js'
+import { countAuditEventInMinute, requestAuditSource } from '../registry/audit-events.js'
 import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
 
 const MAX_RETURN_TO = 8192
@@ -105,6 +106,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const wait = await countAttempt(ctx.db, keys, loginLimits)
     if (wait !== undefined) {
       request.log.info({ reason: 'sign-in throttled' }, 'sign-in refused')
+      // Counted per minute: a spray over many accounts makes one row a minute, not one a guess.
+      await countAuditEventInMinute(ctx.db, requestAuditSource(request, org.id, { type: 'system' }),
+        { eventType: 'sign_in.throttled', reason: 'too many failed sign-ins from this address or for this account' })
       reply.header('Retry-After', String(wait))
       return await again(429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`)
     }

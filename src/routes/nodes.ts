@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf, requireAdmin } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import * as nodes from '../registry/nodes.js'
 import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
+import * as service from '../services/nodes.js'
 
 /** A node as answered by the API. */
 export const NodeBody = Type.Object({
@@ -58,7 +59,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(NodeBody), ...errorResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const created = await nodes.createNode(ctx.db, callerOf(request).organizationId, request.body)
+    const created = await service.createNode(ctx.db, auditSourceOf(request), request.body)
     return reply.status(201).send(created)
   })
 
@@ -82,7 +83,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
     }
   }, async (request, reply) => {
-    await nodes.updateNode(ctx.db, callerOf(request).organizationId, request.params.id, request.body)
+    await service.updateNode(ctx.db, auditSourceOf(request), request.params.id, request.body)
     return reply.status(204).send(null)
   })
 
@@ -95,7 +96,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }
   }, async (request, reply) => {
-    await nodes.deleteNode(ctx.db, callerOf(request).organizationId, request.params.id)
+    await service.deleteNode(ctx.db, auditSourceOf(request), request.params.id)
     return reply.status(204).send(null)
   })
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { countAttempt, forgiveAttempt, throttleKeys, throttleLimitsOf } from '../browser/login-throttle.js'
 import { ForbiddenError, RestError } from '../errors.js'
-import { callerOf, requireCredentialPower, requireUser } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireCredentialPower, requireUser } from '../plugins/auth.js'
 import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { getPasswordHash, getUser } from '../registry/users.js'
@@ -54,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!await verifyPassword(hash, current)) throw new ForbiddenError('current_password is wrong')
     await forgiveAttempt(app.ctx.db, keys)
     checkPasswordRules(next, caller.email, 'new_password')
-    await setUserPassword(app.ctx.db, caller.organizationId, caller.userId, await hashPassword(next))
+    await setUserPassword(app.ctx.db, auditSourceOf(request), caller.userId, await hashPassword(next))
     return reply.status(204).send(null)
   })
 }

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ForbiddenError } from '../errors.js'
-import { callerOf, requireAdmin, requireCredentialPower, requireUser } from '../plugins/auth.js'
+import { auditSourceOf, callerOf, requireAdmin, requireCredentialPower, requireUser } from '../plugins/auth.js'
 import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword } from '../registry/passwords.js'
 import * as users from '../registry/users.js'
-import { deleteUser, updateUser } from '../services/users.js'
+import { createUser, deleteUser, updateUser } from '../services/users.js'
 import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
 
 /** A user as answered by the API. */
@@ -92,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (setsCredential(request.body)) requireCredentialPower(callerOf(request))
     const { password, ...fields } = request.body
     const hash = await passwordHashOf(password, async () => fields.email)
-    const created = await users.createUser(ctx.db, callerOf(request).organizationId, fields, hash ?? null)
+    const created = await createUser(ctx.db, auditSourceOf(request), fields, hash ?? null)
     return reply.status(201).send(created)
   })
 
@@ -129,7 +129,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { password, ...fields } = request.body
     const hash = await passwordHashOf(password, async () =>
       fields.email ?? (await users.getUser(ctx.db, caller.organizationId, request.params.id)).email)
-    await updateUser(ctx.db, caller.organizationId, request.params.id, fields, hash)
+    await updateUser(ctx.db, auditSourceOf(request), request.params.id, fields, hash)
     return reply.status(204).send(null)
   })
 
@@ -144,7 +144,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const caller = callerOf(request)
     if (request.params.id === caller.userId) throw new ForbiddenError('an administrator cannot delete its own user')
-    await deleteUser(ctx.db, caller.organizationId, request.params.id)
+    await deleteUser(ctx.db, auditSourceOf(request), request.params.id)
     return reply.status(204).send(null)
   })
 }

@@ -43,7 +43,7 @@ export async function runBootstrapIfDue (ctx: AppContext, log: FastifyBaseLogger
     adminPublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     adminPasswordHash: await hashPassword(password),
     clientName: 'bootstrap client'
-  })
+  }, { actor: { type: 'system', id: 'bootstrap' }, log })
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const keyFile = 'admin_private_key.pem'
   await fs.writeFile(path.join(config.dataDir, keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 })

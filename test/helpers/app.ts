@@ -12,6 +12,7 @@ import { issueAccessToken, issuerFor, type IssueInput } from '../../src/oauth/to
 import { setUpOrganization } from '../../src/services/org-setup.js'
 import { createUser, type PublicUser, type UserFields } from '../../src/registry/users.js'
 import { testDb } from './db.js'
+import type { AuditSource } from '../../src/registry/audit-events.js'
 
 /** A test key: 32 fixed bytes, so nothing here depends on DATA_DIR. */
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64')
@@ -86,7 +87,7 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
   const { app, config } = ta
   const { org, admin, client } = await setUpOrganization(app.ctx.db, app.ctx.box, {
     orgName: name, adminEmail: `admin@${name}.example.com`, clientName: 'test client'
-  })
+  }, { actor: { type: 'system' }, log: { info: () => {} } })
   const issue = async (fields: Partial<IssueInput> = {}) => (await issueAccessToken(app.ctx.keys, {
     issuer: issuerFor(config.publicUrl, org.name),
     audience: config.accessTokenAudience,
@@ -147,4 +148,9 @@ export function pem (key: KeyObject, type: 'spki' | 'pkcs1' = 'spki'): string {
 
 export function rsaPublicPem (bits = 2048, type: 'spki' | 'pkcs1' = 'spki'): string {
   return pem(generateKeyPairSync('rsa', { modulusLength: bits }).publicKey, type)
+}
+
+/** Who a test's direct call to a service acts as: the system, logging nowhere. */
+export function systemSource (orgId: string): AuditSource {
+  return { organizationId: orgId, actor: { type: 'system' }, log: { info: () => {} } }
 }

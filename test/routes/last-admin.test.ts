@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import { ConflictError } from '../../src/errors.js'
 import { deleteUser, updateUser } from '../../src/services/users.js'
-import { buildTestApp, call, newOrg, type TestOrg } from '../helpers/app.js'
+import { buildTestApp, call, newOrg, systemSource, type TestOrg } from '../helpers/app.js'
 import { dbKind } from '../helpers/db.js'
 
 const ta = await buildTestApp(t)
@@ -67,7 +67,7 @@ t.test('an admin demoting or deactivating the other admin, who is not the last, 
 
 t.test('deleting the last active admin is refused with ConflictError; deleting another admin is not', async (t) => {
   const org = await newOrg(ta)
-  await t.rejects(deleteUser(db, org.orgId, org.admin.id), new ConflictError('the organization must keep an active administrator: make another user one first'))
+  await t.rejects(deleteUser(db, systemSource(org.orgId), org.admin.id), new ConflictError('the organization must keep an active administrator: make another user one first'))
   t.same(await activeAdmins(org), [org.admin.id], 'it is still there')
   const other = await secondAdmin(org)
   t.equal((await call(app, org.adminToken, 'DELETE', `/api/v1/users/${other.user.id}`)).statusCode, 204, 'an admin that is not the last may go')
@@ -76,9 +76,9 @@ t.test('deleting the last active admin is refused with ConflictError; deleting a
 
 t.test(`two concurrent removals of the last two admins: exactly one passes (${dbKind})`, async (t) => {
   const removals: Array<[string, (id: string, orgId: string) => Promise<void>, (id: string, orgId: string) => Promise<void>]> = [
-    ['two demotions', (id, o) => updateUser(db, o, id, { organization_admin: false }), (id, o) => updateUser(db, o, id, { organization_admin: false })],
-    ['a demotion and a deactivation', (id, o) => updateUser(db, o, id, { organization_admin: false }), (id, o) => updateUser(db, o, id, { deactivated: true })],
-    ['two deletions', (id, o) => deleteUser(db, o, id), (id, o) => deleteUser(db, o, id)]
+    ['two demotions', (id, o) => updateUser(db, systemSource(o), id, { organization_admin: false }), (id, o) => updateUser(db, systemSource(o), id, { organization_admin: false })],
+    ['a demotion and a deactivation', (id, o) => updateUser(db, systemSource(o), id, { organization_admin: false }), (id, o) => updateUser(db, systemSource(o), id, { deactivated: true })],
+    ['two deletions', (id, o) => deleteUser(db, systemSource(o), id), (id, o) => deleteUser(db, systemSource(o), id)]
   ]
   for (const [label, first, second] of removals) {
     for (let round = 0; round < 3; round++) {

@@ -4,7 +4,7 @@
 // only when one path is 1.5 times the other.
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import t from 'tap'
-import { buildTestApp, newOrg, pem } from '../helpers/app.js'
+import { buildTestApp, newOrg, pem, systemSource } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 import { FORM } from '../helpers/oauth.js'
 import { createClient } from '../../src/registry/clients.js'
@@ -24,7 +24,7 @@ const forger = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const { user } = await org.newUser({ public_key: pem(userKey.publicKey) })
 await createNode(app.ctx.db, org.orgId, { name: 'node x', url: 'https://node.example.com', access_key: 'timing-node' })
 const listed = await createClient(app.ctx.db, app.ctx.box, org.orgId, { name: 'listed only', jwt_grant_enabled: true, whitelist_enabled: true }, null)
-await createClientAuthorization(app.ctx.db, org.orgId, { client_id: listed.id, entity_type: 'user', entity_id: user.id })
+await createClientAuthorization(app.ctx.db, systemSource(org.orgId), { client_id: listed.id, entity_type: 'user', entity_id: user.id })
 
 async function refusalTime (clientId: string, email: string, scope: string): Promise<number> {
   // A fresh jti each time: the refusal comes before the jti is recorded, but nothing may depend on that here.

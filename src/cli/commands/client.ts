@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { createClient } from '../../registry/clients.js'
+import { createClient } from '../../services/clients.js'
 import { checkText } from '../checks.js'
 import { printJson, readTextFile, requireOrganization, withContext } from '../context.js'
 
@@ -39,7 +39,7 @@ export function registerClient (program: Command): void {
       const publicKey = opts.publicKey ? await readTextFile(opts.publicKey, 'public key') : undefined
       const created = await withContext(async (ctx) => {
         const org = await requireOrganization(ctx.db, opts.org)
-        return await createClient(ctx.db, ctx.box, org.id, {
+        return await createClient(ctx.db, ctx.box, ctx.audit(org.id), {
           name,
           jwt_grant_enabled: opts.jwtGrant === true,
           redirect_uris: opts.redirectUri ?? [],

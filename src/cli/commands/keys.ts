@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
-import { rotateSigningKey, SIGNING_ALGS, type SigningAlg } from '../../keys/signing-keys.js'
+import { SIGNING_ALGS, type SigningAlg } from '../../keys/signing-keys.js'
+import { rotateSigningKey } from '../../services/signing-keys.js'
 import { listSigningKeyDates } from '../../store/signing-keys.js'
 import { printJson, withContext } from '../context.js'
 
@@ -10,11 +11,11 @@ export function registerKeys (program: Command): void {
     .description('create a new signing key: published now, signing after KEY_PUBLISH_DELAY; older keys retire then')
     .addOption(new Option('--alg <alg>', 'algorithm of the new key (default: SIGNING_ALG)').choices(SIGNING_ALGS))
     .action(async (opts: { alg?: SigningAlg }) => {
-      const rotated = await withContext(async ({ config, db, box }) => {
+      const rotated = await withContext(async ({ config, db, box, audit }) => {
         const alg = opts.alg ?? config.signingAlg
         // Old keys stay published until the longest-lived token they may have signed has expired.
         const maxTokenTtl = Math.max(config.adminTokenTtl, config.userTokenTtl)
-        return { alg, ...await rotateSigningKey(db, box, alg, config.keyPublishDelay, maxTokenTtl) }
+        return { alg, ...await rotateSigningKey(db, box, audit(null), alg, config.keyPublishDelay, maxTokenTtl) }
       })
       printJson({ kid: rotated.kid, alg: rotated.alg, activates_at: rotated.activatesAt })
     })

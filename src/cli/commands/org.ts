@@ -23,7 +23,7 @@ export function registerOrg (program: Command): void {
       const adminPasswordHash = password ? await hashPassword(password) : undefined
       const setup = await withContext(async (ctx) => await setUpOrganization(ctx.db, ctx.box, {
         orgName: name, adminEmail, adminPublicKey, adminPasswordHash
-      }))
+      }, ctx.audit(null)))
       printJson({ organization_id: setup.org.id, org: setup.org.name, admin_id: setup.admin.id })
     })
 }

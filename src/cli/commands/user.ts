@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { hashPassword } from '../../registry/passwords.js'
-import { createUser } from '../../registry/users.js'
+import { createUser } from '../../services/users.js'
 import { checkEmail, checkText } from '../checks.js'
 import { printJson, readPasswordFile, readTextFile, requireOrganization, withContext } from '../context.js'
 
@@ -35,7 +35,7 @@ export function registerUser (program: Command): void {
       const passwordHash = password ? await hashPassword(password) : null
       const created = await withContext(async (ctx) => {
         const org = await requireOrganization(ctx.db, opts.org)
-        return await createUser(ctx.db, org.id, {
+        return await createUser(ctx.db, ctx.audit(org.id), {
           email,
           first_name: firstName,
           last_name: lastName,
