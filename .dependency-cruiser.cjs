@@ -13,7 +13,7 @@
 //   cache/                 the row caches
 //   store/                 one module per table: all the SQL
 //   db/                    kysely types, connection, migrator
-//   config, logger, errors, ids, paths
+//   config, logger, errors, ids, paths, metrics
 const layers = [
   ['app', '^src/(app|server)\\.ts$'],
   ['routes', '^src/(routes|cli)/'],
@@ -27,7 +27,7 @@ const layers = [
   ['cache', '^src/cache/'],
   ['store', '^src/store/'],
   ['db', '^src/db/'],
-  ['base', '^src/(config|logger|errors|ids|paths)\\.ts$']
+  ['base', '^src/(config|logger|errors|ids|paths|metrics)\\.ts$']
 ]
 
 const downOnly = layers.slice(1).map(([name, path], i) => ({

@@ -24,9 +24,10 @@ COPY migrations ./migrations
 # The volume must exist and belong to `node` before VOLUME, or a fresh named volume is root's.
 RUN mkdir -p /data && chown node:node /data
 USER node
-ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
+# Prometheus scrapes GET /metrics on its own port; the main port never serves it.
+ENV HOST=0.0.0.0 PORT=3000 METRICS_PORT=9464 DATA_DIR=/data
 VOLUME /data
-EXPOSE 3000
+EXPOSE 3000 9464
 # The slim image has no curl; Node 20's fetch does the same.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

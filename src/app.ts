@@ -12,6 +12,8 @@ import { resolveMasterKey } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
+import { httpDuration, sources as metricSources } from './metrics.js'
+import { startMetricsListener } from './plugins/metrics-listener.js'
 import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.js'
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { JtiRecorder } from './store/assertion-jtis.js'
@@ -78,9 +80,24 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       frameworkErrors: frameworkErrorHandler(oauthErrorResponder)
     }).withTypeProvider<TypeBoxTypeProvider>()
 
+    metricSources.pool = handle.poolStats
+    metricSources.signingKeyActivatedAt = async () => await keys.signingSince()
     app.decorate('ctx', ctx)
     app.decorateRequest('caller', null)
     app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
+    // By the route's pattern, never the path itself: an id or an org name must not become a label.
+    app.addHook('onResponse', async (request, reply) => {
+      httpDuration.observe({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status_class: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000)
+    })
+    if (config.metricsPort !== undefined) {
+      const port = config.metricsPort
+      let listener: Awaited<ReturnType<typeof startMetricsListener>> | undefined
+      app.addHook('onReady', async () => {
+        listener = await startMetricsListener(port, config.host)
+        app.log.info({ port: listener.port }, 'metrics listener started (GET /metrics)')
+      })
+      app.addHook('onClose', async () => { await listener?.close() })
+    }
     if (ownsDb) app.addHook('onClose', async () => { await handle.close() })
 
     await ensureSigningKey(handle.db, box, config.signingAlg)

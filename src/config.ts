@@ -25,6 +25,7 @@ const Seconds = (def: number, min = 1, max = 31 * 24 * 3600) =>
  */
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PUBLIC_URL: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
   BASE_DOMAIN: Type.Optional(Type.String({ pattern: '^[a-z0-9.-]+(:[0-9]+)?$' })),
@@ -67,6 +68,8 @@ export type Env = Static<typeof EnvSchema>
 export interface Config {
   port: number
   host: string
+  /** Where Prometheus scrapes `/metrics` (on `host`); undefined: no metrics listener. */
+  metricsPort?: number
   /** Origin and optional path prefix, without a trailing slash. */
   publicUrl: string
   baseDomain: string
@@ -201,6 +204,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
     publicUrl,
     baseDomain: e.BASE_DOMAIN ?? url.host,
     databaseUrl: e.DATABASE_URL,

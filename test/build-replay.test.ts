@@ -25,8 +25,8 @@ t.test('the Dockerfile compiles in a build stage and runs a slim, non-root runti
   const user = keywords('USER').at(-1)
   t.ok(user && !/^(root|0)(:|$)/.test(user), 'runs as a non-root user')
   t.same(keywords('VOLUME'), ['/data'])
-  t.same(keywords('EXPOSE'), ['3000'])
-  t.match(envOf(runtime), { HOST: '0.0.0.0', DATA_DIR: '/data' })
+  t.same(keywords('EXPOSE'), ['3000 9464'])
+  t.match(envOf(runtime), { HOST: '0.0.0.0', METRICS_PORT: '9464', DATA_DIR: '/data' })
   t.same(execForm(runtime, 'CMD'), ['node', 'dist/server.js'])
   t.match(execForm(runtime, 'HEALTHCHECK'), ['node', '-e', /\/health\/ready/], 'the health check uses node, not curl')
   t.match(keywords('RUN').join('\n'), /npm ci --omit=dev/, 'the runtime installs production dependencies only')
@@ -114,8 +114,10 @@ t.test('replaying the Dockerfile outside Docker yields an image that starts, is 
 
   const runtime = stage('runtime')
   const port = await freePort()
+  const metricsPort = await freePort()
   const env = {
     ...envOf(runtime),
+    METRICS_PORT: String(metricsPort),
     DATABASE_URL: database!.url,
     SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY,
     PORT: String(port),
@@ -137,6 +139,10 @@ t.test('replaying the Dockerfile outside Docker yields an image that starts, is 
   const ready = await Promise.race([waitReady(port, 60_000), early])
   early.catch(() => {})
   t.match(await ready.json(), { status: 'ok', database: 'postgres' }, 'ready on PostgreSQL, migrated from the copied migrations/')
+
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+  t.equal(metrics.status, 200, 'the metrics listener answers on METRICS_PORT')
+  t.match(await metrics.text(), /^process_resident_memory_bytes \d/m)
 
   const [hcNode, ...hcArgs] = execForm(runtime, 'HEALTHCHECK')!
   t.equal(hcNode, 'node')

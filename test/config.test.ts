@@ -106,7 +106,10 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['ASSERTION_MAX_LIFETIME', '10', 'below a minute'],
     ['REQUIRE_JTI', 'often', 'not a boolean'],
     ['TOKEN_RATE_LIMIT_PER_MINUTE', '-5', 'negative'],
-    ['TOKEN_RATE_LIMIT_PER_MINUTE', 'lots', 'not a number']
+    ['TOKEN_RATE_LIMIT_PER_MINUTE', 'lots', 'not a number'],
+    ['METRICS_PORT', 'prometheus', 'not a port'],
+    ['METRICS_PORT', '70000', 'above 65535'],
+    ['EVENT_RETENTION_DAYS', '0', 'below a day']
   ]
   for (const [variable, value, why] of cases) {
     // A valid key, so DATABASE_URL cases fail on their own value, not on the missing key.

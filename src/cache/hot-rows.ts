@@ -1,6 +1,7 @@
 // The rows the token endpoint reads on every request, cached for a second per instance.
 import { LRUCache } from 'lru-cache'
 import type { Client, Organization } from '../db/schema.js'
+import { cacheLookups } from '../metrics.js'
 import { ORG_NAME } from '../paths.js'
 import { findClientRow } from '../store/clients.js'
 import type { Db } from '../store/db.js'
@@ -19,7 +20,7 @@ export class RowCache<C, V> {
   private readonly lru: LRUCache<string, { row: V | undefined }, C>
   private generation = 0
 
-  constructor (private readonly load: (context: C) => Promise<V | undefined>, ttlMs: number, max: number) {
+  constructor (private readonly load: (context: C) => Promise<V | undefined>, ttlMs: number, max: number, private readonly name = 'rows') {
     this.lru = new LRUCache<string, { row: V | undefined }, C>({
       max,
       ttl: ttlMs,
@@ -31,8 +32,11 @@ export class RowCache<C, V> {
     const generation = this.generation
     try {
       // lru-cache types the options by whether C may be undefined; a generic C satisfies neither branch.
-      const fetch = this.lru.fetch.bind(this.lru) as (k: string, o: { context: C }) => Promise<{ row: V | undefined } | undefined>
-      return (await fetch(key, { context }))?.row
+      const fetch = this.lru.fetch.bind(this.lru) as (k: string, o: { context: C, status: LRUCache.Status<string, unknown> }) => Promise<{ row: V | undefined } | undefined>
+      const status: LRUCache.Status<string, unknown> = {}
+      const found = await fetch(key, { context, status })
+      cacheLookups.inc({ cache: this.name, result: status.fetch === 'hit' ? 'hit' : status.fetch === 'inflight' ? 'shared' : 'miss' })
+      return found?.row
     } catch (err) {
       if (generation !== this.generation) return await this.load(context)
       throw err
@@ -59,9 +63,9 @@ export interface HotRows {
 
 /** Caches of at most `max` rows of each kind, each kept at most `ttlMs`. */
 export function hotRows (db: Db, ttlMs = 1000, max = 10_000): HotRows {
-  const orgs = new RowCache<string, Organization>((name) => findOrganizationRowByName(db, name), ttlMs, max)
-  const clients = new RowCache<{ orgId: string, id: string }, Client>((c) => findClientRow(db, c.orgId, c.id), ttlMs, max)
-  const users = new RowCache<{ orgId: string, sub: string }, GrantUser>((u) => findGrantUser(db, u.orgId, u.sub), ttlMs, max)
+  const orgs = new RowCache<string, Organization>((name) => findOrganizationRowByName(db, name), ttlMs, max, 'organizations')
+  const clients = new RowCache<{ orgId: string, id: string }, Client>((c) => findClientRow(db, c.orgId, c.id), ttlMs, max, 'clients')
+  const users = new RowCache<{ orgId: string, sub: string }, GrantUser>((u) => findGrantUser(db, u.orgId, u.sub), ttlMs, max, 'users')
   return {
     // A name no org can have never reaches SQL (an odd byte, a long string).
     org: async (name) => ORG_NAME.test(name) ? await orgs.get(name, name) : undefined,

@@ -14,6 +14,8 @@ export interface DbHandle {
   kind: DbKind
   /** Closes the pool (or the embedded database); waits for checked-out connections. */
   close: () => Promise<void>
+  /** The pool's connections by state, for the metrics; undefined for the embedded database (one session, no pool). */
+  poolStats?: () => { total: number, idle: number, waiting: number }
 }
 
 // bigint counts come back as strings from pg; we only count rows, which fit a JS number.
@@ -27,7 +29,12 @@ export function connectPostgres (url: string, poolMax = 10): DbHandle {
   // The pool has already discarded the connection and the next query opens a new one.
   pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return { db, kind: 'postgres', close: () => db.destroy() }
+  return {
+    db,
+    kind: 'postgres',
+    close: () => db.destroy(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
+  }
 }
 
 /**

@@ -109,6 +109,12 @@ export class KeyStore {
     return { kid: row.kid, alg: row.alg as SigningAlg, keyObject }
   }
 
+  /** When the key that signs now began to sign (the metrics' key age); undefined without one. */
+  async signingSince (): Promise<Date | undefined> {
+    const now = new Date()
+    return (await this.rows()).find((r) => r.activates_at <= now && (r.retires_at === null || r.retires_at > now))?.activates_at
+  }
+
   /** The public key for a kid that is still published, or undefined. */
   async publicKey (kid: string): Promise<{ alg: SigningAlg, key: CryptoKey } | undefined> {
     let row = (await this.rows()).find((r) => r.kid === kid)

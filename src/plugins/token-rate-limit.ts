@@ -2,6 +2,7 @@
 // source address and per client, on @fastify/rate-limit's counters.
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { rateLimited } from '../metrics.js'
 import { RateLimited } from '../oauth/errors.js'
 
 /**
@@ -28,6 +29,13 @@ export interface TokenRateLimiter {
   byClient: (request: FastifyRequest, clientId: string) => Promise<void>
 }
 
+/** The endpoint a request is for, as a bounded label: the last segment of its route pattern, or `preflight`. */
+function endpointOf (request: FastifyRequest): string {
+  if (request.method === 'OPTIONS') return 'preflight'
+  const last = (request.routeOptions.url ?? '').split('/').pop() ?? ''
+  return ['token', 'introspect', 'revoke'].includes(last) ? last : 'other'
+}
+
 const OFF: TokenRateLimiter = { byAddress: async () => {}, byClient: async () => {} }
 
 /** Registers @fastify/rate-limit on `app` (no global hook) and answers the two counts. */
@@ -40,7 +48,10 @@ export async function tokenRateLimit (app: FastifyInstance, opts: TokenRateLimit
   const clientLimit = app.createRateLimit({ ...window, keyGenerator: (r) => 'client:' + clientOf.get(r)! })
   const enforce = async (limit: typeof addressLimit, request: FastifyRequest): Promise<void> => {
     const result = await limit(request)
-    if (!result.isAllowed && result.isExceeded) throw new RateLimited(Math.max(1, result.ttlInSeconds))
+    if (!result.isAllowed && result.isExceeded) {
+      rateLimited.inc({ endpoint: endpointOf(request) })
+      throw new RateLimited(Math.max(1, result.ttlInSeconds))
+    }
   }
   return {
     byAddress: async (request) => { await enforce(addressLimit, request) },

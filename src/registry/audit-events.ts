@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import type { AuditChange, AuditEvent } from '../db/schema.js'
 import { InvalidParameterError } from '../errors.js'
+import { auditEvents } from '../metrics.js'
 import { countAuditEvent, insertAuditEvent, listAuditEvents, type AuditEventFilter } from '../store/audit-events.js'
 import type { Db } from '../store/db.js'
 
@@ -105,6 +106,7 @@ function rowOf (src: AuditSource, input: AuditInput) {
 
 /** Each event is also one log line, `"audit": true`, so that a log shipper gets them without the API. */
 export function logAuditEvent (src: AuditSource, event: AuditEvent): void {
+  auditEvents.inc({ event_type: event.event_type })
   src.log.info({ audit: true, event: auditEventView(event) }, `audit: ${event.event_type}`)
 }
 
@@ -130,6 +132,7 @@ export async function countAuditEventInMinute (db: Db, src: AuditSource, input: 
   const key = JSON.stringify([input.eventType, input.target?.id ?? null, input.reason ?? null])
   const event = await countAuditEvent(db, { ...rowOf(src, input), organization_id: orgId }, key)
   if (event.count === 1) logAuditEvent(src, event)
+  else auditEvents.inc({ event_type: event.event_type })
 }
 
 /** A position in the list: the last row of a page, as an opaque string. */

@@ -4,7 +4,8 @@ import type { FastifyRequest } from 'fastify'
 import { METADATA_ROUTE, OAUTH_ORG_ROUTE } from '../paths.js'
 import { NotFoundError } from '../errors.js'
 import { identifyClient, type SecretRequirement } from '../oauth/client-auth.js'
-import { InvalidRequest } from '../oauth/errors.js'
+import { InvalidRequest, OAuthError } from '../oauth/errors.js'
+import { grantLabel, tokenErrors, tokensIssued } from '../metrics.js'
 import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
@@ -76,6 +77,12 @@ function claimedClientId (request: FastifyRequest): string {
   return '-'
 }
 
+/** The grant_type a token request names, if it names one. */
+function grantTypeOf (request: FastifyRequest): string | undefined {
+  const value = (request.body as Record<string, unknown> | undefined)?.grant_type
+  return typeof value === 'string' ? value : undefined
+}
+
 /** The OAuth endpoints of an organization: token, introspect, revoke, and RFC 8414 metadata. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
@@ -107,6 +114,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: OrgParams,
       body: TokenForm,
       response: { 200: Type.Ref(TokenBody), ...oauthErrors }
+    },
+    // Counted here, so that a refusal before the handler (the address's rate limit) counts too.
+    onResponse: async (request, reply) => {
+      if (reply.statusCode === 200) tokensIssued.inc({ grant: grantLabel(grantTypeOf(request)) })
+    },
+    onError: async (request, _reply, err) => {
+      tokenErrors.inc({ grant: grantLabel(grantTypeOf(request)), error: err instanceof OAuthError ? err.error : 'invalid_request' })
     }
   }, async (request, reply) => {
     const response = await handleTokenRequest(ctx, request.params.org, request, async (clientId) => { await countForClient(request, clientId) })

@@ -1,6 +1,7 @@
 // Owner of the `assertion_jtis` table: the jtis of JWT-bearer assertions already used, per client,
 // until the assertions expire (RFC 7523 §3: replay protection).
 import { sql } from 'kysely'
+import { jtiBatchSize } from '../metrics.js'
 import type { Db } from './db.js'
 
 interface Pending { clientId: string, jti: string, expiresAt: Date, resolve: (fresh: boolean) => void, reject: (err: unknown) => void }
@@ -42,6 +43,7 @@ export class JtiRecorder {
       else unique.set(key, p)
     }
     const rows = [...unique.values()]
+    jtiBatchSize.observe(rows.length)
     const settle = (ps: Pending[], fresh: Set<string>) => { for (const p of ps) p.resolve(fresh.has(keyOf(p.clientId, p.jti))) }
     this.insert(rows).then((fresh) => { settle(rows, fresh) }, (err: unknown) => {
       if (rows.length === 1) {
