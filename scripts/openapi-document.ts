@@ -28,7 +28,9 @@ export async function buildDocumentApp (db?: DbHandle): Promise<DocumentApp> {
     LOG_LEVEL: 'silent',
     BOOTSTRAP: 'false',
     SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-    DATA_DIR: dataDir
+    DATA_DIR: dataDir,
+    // An app that only describes itself, often on a busy machine: no overload guard to answer 503.
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0'
   })
   const handle = db ?? await connectPglite()
   try {

@@ -49,6 +49,7 @@ async function serverAnswers () {
 // Test files that open no database: one pass is enough, so the server pass leaves them out when the
 // PGlite pass ran them (a new file runs in both passes until it is listed here).
 const DATABASE_FREE = [
+  'test/db-outage.test.ts',
   'test/config.test.ts',
   'test/keys/public-key.test.ts',
   'test/keys/secret-box.test.ts',

@@ -16,6 +16,7 @@ import { httpDuration, sources as metricSources } from './metrics.js'
 import { startMetricsListener } from './plugins/metrics-listener.js'
 import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.js'
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
+import { registerOverloadGuard } from './plugins/overload.js'
 import { JtiRecorder } from './store/assertion-jtis.js'
 import { purgeExpired } from './services/purge.js'
 import browserRoutes from './routes/browser.js'
@@ -62,7 +63,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
     const keys = new KeyStore(handle.db, box)
     const cache = hotRows(handle.db)
-    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db) }
+    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
 
     const app = Fastify({
       logger: opts.logger ?? loggerOptions(config.logLevel),
@@ -104,6 +105,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await runBootstrapIfDue(ctx, app.log)
 
     registerErrorHandling(app, oauthErrorResponder)
+    await registerOverloadGuard(app, config)
     registerOrgHostRedirect(app, config)
     app.addSchema(RestErrorBody)
     app.addSchema(UserBody)

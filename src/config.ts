@@ -45,6 +45,9 @@ export const EnvSchema = Type.Object({
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),
+  SHUTDOWN_GRACE: Seconds(5, 0, 300),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, maximum: 60_000 }),
+  OVERLOAD_MAX_HEAP_USED_BYTES: Type.Integer({ default: 0, minimum: 0 }),
   TRUST_PROXY: Type.String({ default: 'false', maxLength: 4096 }),
   ASSERTION_LEEWAY: Seconds(60, 0, 600),
   ASSERTION_MAX_LIFETIME: Seconds(3600, 60, 24 * 3600),
@@ -91,6 +94,12 @@ export interface Config {
   dbPoolMax: number
   bodyLimit: number
   shutdownTimeout: number
+  /** Seconds between SIGTERM and closing, while /health/ready answers 503 so that load balancers stop sending. */
+  shutdownGrace: number
+  /** Past this mean event-loop delay (ms) new requests get 503; 0: not checked. */
+  overloadMaxEventLoopDelayMs: number
+  /** Past this V8 heap in use (bytes) new requests get 503; 0: not checked. */
+  overloadMaxHeapUsedBytes: number
   /**
    * Which hops of X-Forwarded-For to trust, in fastify's `trustProxy` forms: false (none), a hop
    * count, or the proxies' addresses and CIDRs (`loopback`, `linklocal`, `uniquelocal` allowed).
@@ -223,6 +232,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+    shutdownGrace: e.SHUTDOWN_GRACE,
+    overloadMaxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+    overloadMaxHeapUsedBytes: e.OVERLOAD_MAX_HEAP_USED_BYTES,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     assertionLeeway: e.ASSERTION_LEEWAY,
     assertionMaxLifetime: e.ASSERTION_MAX_LIFETIME,

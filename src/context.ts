@@ -18,6 +18,8 @@ export interface AppContext {
   cache: HotRows
   /** Used assertion jtis, batched (oauth/replay.ts). */
   jtis: JtiRecorder
+  /** Set on SIGTERM (server.ts): /health/ready answers 503 while requests are still served, so that load balancers stop sending. */
+  lifecycle: { draining: boolean }
 }
 
 /** The caller of a REST request, from a verified access token. */

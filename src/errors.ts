@@ -42,3 +42,18 @@ export class UnauthorizedError extends RestError {
 export class ForbiddenError extends RestError {
   constructor (message: string) { super(403, 'forbidden', message) }
 }
+
+/** Seconds a 503 asks a client to wait: about what PostgreSQL's restart or the next overload sample takes. */
+export const RETRY_AFTER_SECONDS = 2
+
+/**
+ * The server cannot serve the request now: its database does not answer, or the process is
+ * overloaded. Answered 503 with `Retry-After` (RFC 9110 §10.2.3) on every path: `service_unavailable`
+ * on REST, `temporarily_unavailable` on the OAuth endpoints (RFC 6749 §5.2). docs/operations.md.
+ */
+export class UnavailableError extends RestError {
+  constructor (message: string, readonly retryAfterSeconds = RETRY_AFTER_SECONDS) {
+    super(503, 'service_unavailable', message)
+    this.name = 'UnavailableError'
+  }
+}

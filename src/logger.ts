@@ -96,3 +96,28 @@ export function loggerOptions (level: string): LoggerOptions {
     formatters: { log: (obj) => scrub(obj) as Record<string, unknown> }
   }
 }
+
+interface WarnLog { warn: (obj: object, msg: string) => void }
+
+/**
+ * A condition that every request meets while it lasts (the database down) is logged at warn level
+ * at most once a `periodMs`, with the number of occurrences left out since the last line, rather
+ * than once per request: an outage under load must not flood the log (docs/operations.md).
+ */
+export class ThrottledWarning {
+  private last = -Infinity
+  private skipped = 0
+
+  constructor (private readonly periodMs = 1000, private readonly now: () => number = () => performance.now()) {}
+
+  warn (log: WarnLog, obj: object, msg: string): void {
+    const t = this.now()
+    if (t - this.last < this.periodMs) {
+      this.skipped++
+      return
+    }
+    this.last = t
+    log.warn({ ...obj, left_out: this.skipped }, msg)
+    this.skipped = 0
+  }
+}

@@ -49,6 +49,13 @@ export const rateLimited = new Counter({
   registers: [registry]
 })
 
+export const unavailable = new Counter({
+  name: 'aoc_unavailable_total',
+  help: 'Requests answered 503 because the database was unavailable (cause="database") or the process overloaded (cause="overload")',
+  labelNames: ['cause'] as const,
+  registers: [registry]
+})
+
 export const jtiBatchSize = new Histogram({
   name: 'aoc_jti_batch_size',
   help: 'Assertion jtis recorded per database insert (requests that arrived together)',

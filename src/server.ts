@@ -15,10 +15,18 @@ async function main (): Promise<void> {
     throw err
   }
   const app = await buildApp({ config })
-  // In-flight requests finish; then the pool (or embedded database) closes in the app's onClose.
-  closeWithGrace({ delay: config.shutdownTimeout * 1000 }, async ({ signal, err }) => {
+  // SIGTERM is how an orchestrator stops a replica: for SHUTDOWN_GRACE seconds /health/ready answers
+  // 503 while requests are still served, so that the load balancer stops sending before the listener
+  // closes. Then in-flight requests finish, new connections are refused, and the pool (or embedded
+  // database) closes in the app's onClose. SIGINT (Ctrl-C at a terminal) skips the grace period.
+  closeWithGrace({ delay: (config.shutdownGrace + config.shutdownTimeout) * 1000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error')
-    else app.log.info({ signal }, 'closing')
+    if (signal === 'SIGTERM' && config.shutdownGrace > 0) {
+      app.ctx.lifecycle.draining = true
+      app.log.info({ signal, grace_seconds: config.shutdownGrace }, 'draining: readiness answers 503, requests are still served')
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownGrace * 1000))
+    }
+    app.log.info({ signal }, 'closing')
     await app.close()
   })
   await app.listen({ port: config.port, host: config.host })

@@ -44,6 +44,9 @@ t.test('defaults', async (t) => {
     dbPoolMax: 10,
     bodyLimit: 65536,
     shutdownTimeout: 10,
+    shutdownGrace: 5,
+    overloadMaxEventLoopDelayMs: 1000,
+    overloadMaxHeapUsedBytes: 0,
     trustProxy: false
   })
   t.same(loadConfig({ PORT: '' }).port, 3000, 'an empty variable counts as unset')
@@ -109,7 +112,12 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['TOKEN_RATE_LIMIT_PER_MINUTE', 'lots', 'not a number'],
     ['METRICS_PORT', 'prometheus', 'not a port'],
     ['METRICS_PORT', '70000', 'above 65535'],
-    ['EVENT_RETENTION_DAYS', '0', 'below a day']
+    ['EVENT_RETENTION_DAYS', '0', 'below a day'],
+    ['SHUTDOWN_GRACE', '-1', 'negative'],
+    ['SHUTDOWN_GRACE', '3600', 'above five minutes'],
+    ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'slow', 'not a number'],
+    ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', '-1', 'negative'],
+    ['OVERLOAD_MAX_HEAP_USED_BYTES', '1.5', 'not an integer']
   ]
   for (const [variable, value, why] of cases) {
     // A valid key, so DATABASE_URL cases fail on their own value, not on the missing key.

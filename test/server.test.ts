@@ -21,7 +21,7 @@ t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers re
   t.setTimeout(120_000)
   const dataDir = t.testdir()
   const port = await freePort()
-  const server = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' })
+  const server = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', SHUTDOWN_GRACE: '0' })
   t.teardown(() => { server.child.kill('SIGKILL') })
   const ready = await waitReady(port)
   t.match(await ready.json(), { status: 'ok', database: 'pglite' })

@@ -15,3 +15,22 @@ export function isUnstorableText (err: unknown): err is { code: string } {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
   return code === '22021' || code === '22P05'
 }
+
+// Socket errors of a server that is down, restarting or unreachable.
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+// pg's own messages for a connection that ended, or a pool that found none in time.
+const DRIVER_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/
+
+/**
+ * The database is not there, rather than the statement being wrong: a refused or broken
+ * connection, SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting down,
+ * crashed or starting up) or 53300 (too many connections). Such a request may succeed when retried.
+ */
+export function isDatabaseUnavailable (err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown, message?: unknown }
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')) return true
+    if (typeof message === 'string' && DRIVER_MESSAGES.test(message)) return true
+  }
+  return false
+}

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
-import { isUnstorableText } from '../db/errors.js'
-import { RestError } from '../errors.js'
+import { isDatabaseUnavailable, isUnstorableText } from '../db/errors.js'
+import { RestError, UnavailableError } from '../errors.js'
+import { ThrottledWarning } from '../logger.js'
+import { unavailable } from '../metrics.js'
 import { RouteMethods } from './route-methods.js'
 
 /** Claims an error for the OAuth endpoints (OAuth JSON) or leaves it (undefined) to the REST handling. */
@@ -55,6 +57,7 @@ function frameworkToRest (err: FastifyError): RestError | undefined {
 
 /** Sends a REST error body; never a stack, never the framework's default shape. */
 export function sendRestError (reply: FastifyReply, request: FastifyRequest, err: RestError): FastifyReply {
+  if (err instanceof UnavailableError) reply.header('Retry-After', String(err.retryAfterSeconds))
   return reply.status(err.statusCode).type('application/json; charset=utf-8').send({
     code: err.code,
     message: err.message,
@@ -73,13 +76,25 @@ function unstorableTextToRest (err: unknown, request: FastifyRequest): RestError
   return new RestError(422, 'invalid_parameter', 'a parameter holds a character that cannot be stored (U+0000)')
 }
 
+/** One line a second at most while the database is away, whatever the request rate (docs/operations.md). */
+export const databaseOutageLog = new ThrottledWarning()
+
+/** A request that failed because the database is not there gets a 503, not a 500 with a stack in the log. */
+function databaseUnavailableToRest (err: unknown, request: FastifyRequest): RestError | undefined {
+  if (!isDatabaseUnavailable(err)) return undefined
+  const e = err as { code?: unknown, message?: unknown }
+  unavailable.inc({ cause: 'database' })
+  databaseOutageLog.warn(request.log, { db_error: { code: e.code, message: e.message } }, 'the database is unavailable: answering 503')
+  return new UnavailableError('the database is unavailable; retry later')
+}
+
 /**
  * Answers any error: the OAuth responder may claim it first (OAuth JSON on the OAuth endpoints);
  * everything else is a REST error as the reference says, never a stack or the framework's shape.
  */
 function answerError (raw: unknown, request: FastifyRequest, reply: FastifyReply, oauthResponder?: OAuthResponder): FastifyReply {
   // As a 4xx, so that the OAuth responder answers invalid_request rather than server_error.
-  const err = (unstorableTextToRest(raw, request) ?? raw) as FastifyError
+  const err = (unstorableTextToRest(raw, request) ?? databaseUnavailableToRest(raw, request) ?? raw) as FastifyError
   const claimed = oauthResponder?.(err, request, reply)
   if (claimed) return claimed
   if (err instanceof RestError) return sendRestError(reply, request, err)

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAUTH_BASE } from '../paths.js'
-import { RestError } from '../errors.js'
+import { RestError, UnavailableError } from '../errors.js'
 import { OAuthError } from '../oauth/errors.js'
 import { NoRouteError } from './errors.js'
 
@@ -51,6 +51,11 @@ export function oauthErrorResponder (raw: unknown, request: FastifyRequest, repl
   let mapped: OAuthError
   if (err instanceof NoRouteError) {
     mapped = noRouteToOAuth(err)
+  } else if (err instanceof UnavailableError) {
+    // RFC 6749 §5.2 has no 503 code of its own; temporarily_unavailable is its word for it (§4.1.2.1).
+    mapped = new OAuthError('temporarily_unavailable', err.message)
+    mapped.status = 503
+    mapped.headers['Retry-After'] = String(err.retryAfterSeconds)
   } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     mapped = new OAuthError('invalid_request', 'the request body is too large')
     mapped.status = 413

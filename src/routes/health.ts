@@ -1,21 +1,43 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { pingDatabase } from '../db/ping.js'
+import { RETRY_AFTER_SECONDS } from '../errors.js'
+import { databaseOutageLog } from '../plugins/errors.js'
+import { exemptFromOverload } from '../plugins/overload.js'
 
-const Status = Type.Object({ status: Type.String(), database: Type.Optional(Type.String()) })
+const Status = Type.Object({
+  status: Type.String({ description: '`ok`, or `unavailable` with the reason' }),
+  database: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.Union([Type.Literal('draining'), Type.Literal('overloaded'), Type.Literal('database')], {
+    description: 'draining: the server is stopping (SIGTERM); overloaded: past OVERLOAD_* limits; database: it does not answer within 2 s'
+  }))
+})
 
-/** Liveness (the process answers) and readiness (the database answers within 2 s). */
+/**
+ * Liveness (the process answers, whatever the load) and readiness: the server will serve a request
+ * now. Both answer under overload, which readiness reports rather than refuses (docs/operations.md).
+ */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/health/live', { schema: { tags: ['health'], summary: 'Liveness', response: { 200: Status } } }, async () => ({ status: 'ok' }))
+  app.get('/health/live', {
+    config: exemptFromOverload,
+    schema: { tags: ['health'], summary: 'Liveness', response: { 200: Status } }
+  }, async () => ({ status: 'ok' }))
   app.get('/health/ready', {
-    schema: { tags: ['health'], summary: 'Readiness: the database answers', response: { 200: Status, 503: Status } }
+    config: exemptFromOverload,
+    schema: { tags: ['health'], summary: 'Readiness: not stopping, not overloaded, and the database answers', response: { 200: Status, 503: Status } }
   }, async (request, reply) => {
+    const { ctx } = app
+    const unready = (reason: 'draining' | 'overloaded' | 'database') =>
+      reply.status(503).header('Retry-After', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', database: ctx.dbKind, reason })
+    if (ctx.lifecycle.draining) return unready('draining')
+    if (app.isUnderPressure()) return unready('overloaded')
     try {
-      await pingDatabase(app.ctx.db)
-      return { status: 'ok', database: app.ctx.dbKind }
+      await pingDatabase(ctx.db)
+      return { status: 'ok', database: ctx.dbKind }
     } catch (err) {
-      request.log.warn({ err }, 'readiness check failed')
-      return reply.status(503).send({ status: 'unavailable', database: app.ctx.dbKind })
+      const { code, message } = err as { code?: unknown, message?: unknown }
+      databaseOutageLog.warn(request.log, { db_error: { code, message } }, 'readiness check failed: the database does not answer')
+      return unready('database')
     }
   })
 }

@@ -1,0 +1,142 @@
+// PostgreSQL goes away under a steady token load (issue 12, item 5; docs/operations.md): every
+// request is answered within 5 s, with 503 and Retry-After rather than a 500; readiness says 503;
+// the log says so at most once a second at warn level; within 5 s of the database's return requests
+// succeed again, with no pool connection leaked; a write answered 2xx is kept and a refused one
+// left nothing. The server is this test's own (test/helpers/throwaway-pg.ts), never the shared one.
+import { generateKeyPairSync } from 'node:crypto'
+import { Writable } from 'node:stream'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { connectPostgres } from '../src/db/connect.js'
+import { migrateToLatest } from '../src/db/migrate.js'
+import { loggerOptions } from '../src/logger.js'
+import { newOrg, pem, testConfig } from './helpers/app.js'
+import { ascliAssertion, ascliForm } from './helpers/assertions.js'
+import { FORM } from './helpers/oauth.js'
+import { steadyLoad, type Sample } from './helpers/load.js'
+import { canMakePostgres, throwawayPostgres } from './helpers/throwaway-pg.js'
+
+if (!await canMakePostgres()) {
+  t.fail('PostgreSQL server binaries (initdb, pg_ctl) are needed: apt-get install postgresql-15')
+} else {
+  t.setTimeout(180_000)
+  const server = await throwawayPostgres()
+  t.teardown(server.remove)
+  const handle = connectPostgres(server.url, 10)
+  await migrateToLatest(handle.db)
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done() } })
+  const config = testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
+  const app = await buildApp({ config, db: handle, logger: { ...loggerOptions('info'), stream } })
+  t.teardown(async () => { await app.close(); await handle.close() })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const org = await newOrg({ app, handle, config })
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const { user } = await org.newUser({ public_key: pem(key.publicKey) })
+
+  const tokens = steadyLoad(async (signal) => await fetch(`${base}/api/v1/oauth2/${org.orgName}/token`, {
+    method: 'POST', headers: FORM, signal, body: ascliForm(org.clientId, await ascliAssertion(key.privateKey, org.clientId, user.email, org.orgName))
+  }), 50)
+  let n = 0
+  const emails: string[] = []
+  const writes = steadyLoad(async (signal) => {
+    const email = `outage-${++n}@${org.orgName}.example.com`
+    emails.push(email)
+    return await fetch(`${base}/api/v1/users`, {
+      method: 'POST', signal, headers: { authorization: `Bearer ${org.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ email })
+    })
+  }, 5)
+  const ready = steadyLoad(async (signal) => await fetch(`${base}/health/ready`, { signal }), 4)
+  const live = steadyLoad(async (signal) => await fetch(`${base}/health/live`, { signal }), 4)
+  const sleep = async (ms: number) => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+  // Two outages: PostgreSQL stopped as a service manager stops it (sessions told to end), then as a
+  // crash (sockets cut, crash recovery on start).
+  interface Outage { mode: 'fast' | 'immediate', stopAt: number, stoppedAt: number, restartAt: number, upAt: number }
+  const outages: Outage[] = []
+  await sleep(2000)
+  for (const [mode, downMs] of [['fast', 6000], ['immediate', 3000]] as const) {
+    const stopAt = tokens.now()
+    await server.stop(mode)
+    const stoppedAt = tokens.now()
+    await sleep(downMs)
+    const restartAt = tokens.now()
+    await server.start()
+    outages.push({ mode, stopAt, stoppedAt, restartAt, upAt: tokens.now() })
+    await sleep(6000)
+  }
+  const [tokenSamples, writeSamples, readySamples, liveSamples] = await Promise.all([tokens.stop(), writes.stop(), ready.stop(), live.stop()])
+  for (const o of outages) t.comment(`${o.mode}: stopped in ${Math.round(o.stoppedAt - o.stopAt)} ms, down ${Math.round(o.restartAt - o.stoppedAt)} ms, restarted in ${Math.round(o.upAt - o.restartAt)} ms`)
+  t.comment(`${tokenSamples.length} token requests, ${writeSamples.length} writes`)
+
+  const sentBetween = (samples: Sample[], from: number, to: number) => samples.filter((s) => s.sentAt >= from && s.sentAt < to)
+  const statuses = (samples: Sample[]) => [...new Set(samples.map((s) => s.error ?? s.status))].sort()
+
+  t.test('every request is answered within 5 s, never with a 500 or a hang', async (t) => {
+    for (const [name, samples, ok] of [['token', tokenSamples, 200], ['write', writeSamples, 201], ['ready', readySamples, 200], ['live', liveSamples, 200]] as const) {
+      t.same(statuses(samples).filter((s) => s !== ok && s !== 503), [], `${name}: only ${ok} and 503`)
+      const slowest = Math.max(...samples.map((s) => s.doneAt - s.sentAt))
+      t.ok(slowest < 5000, `${name}: the slowest answer took ${Math.round(slowest)} ms`)
+    }
+    t.same(statuses(sentBetween(tokenSamples, 0, outages[0]!.stopAt)), [200], 'tokens before the outage')
+  })
+
+  for (const { mode, stoppedAt, restartAt, upAt } of outages) {
+    const next = outages.find((o) => o.stopAt > upAt)?.stopAt ?? Infinity
+    t.test(`${mode} stop: 503 with Retry-After, in the body each path documents`, async (t) => {
+      const during = sentBetween(tokenSamples, stoppedAt + 500, restartAt)
+      t.ok(during.length >= 100, `${during.length} token requests sent while the database was down`)
+      t.same(statuses(during), [503], 'all refused')
+      t.same([...new Set(during.map((s) => `${s.retryAfter} ${JSON.stringify(s.body?.error)}`))], ['2 "temporarily_unavailable"'], 'OAuth JSON, Retry-After: 2')
+      const writesDuring = sentBetween(writeSamples, stoppedAt + 500, restartAt)
+      t.same([...new Set(writesDuring.map((s) => `${s.status} ${s.retryAfter} ${JSON.stringify(s.body?.code)}`))], ['503 2 "service_unavailable"'], 'REST: service_unavailable')
+      t.same(statuses(sentBetween(readySamples, stoppedAt + 500, restartAt)), [503], '/health/ready is 503')
+      t.ok(sentBetween(readySamples, stoppedAt + 500, restartAt).every((s) => s.body?.reason === 'database'), 'and says why')
+    })
+
+    t.test(`${mode} stop: within 5 s of the database's return requests succeed again`, async (t) => {
+      const firstOk = tokenSamples.find((s) => s.sentAt >= upAt && s.status === 200)
+      t.ok(firstOk && firstOk.doneAt - upAt < 5000, `the first token after the restart was answered ${firstOk ? Math.round(firstOk.doneAt - upAt) : '-'} ms after it`)
+      t.same(statuses(sentBetween(tokenSamples, upAt + 5000, next)), [200], 'every token request from 5 s after the restart on')
+      t.same(statuses(sentBetween(writeSamples, upAt + 5000, next)), [201], 'every write too')
+      t.same(statuses(sentBetween(readySamples, upAt + 5000, next)), [200], 'ready again')
+    })
+  }
+
+  t.test('/health/live stays 200 throughout', async (t) => {
+    t.same(statuses(liveSamples), [200])
+  })
+
+  t.test('the pool leaked nothing', async (t) => {
+    await sleep(200)
+    const pool = handle.poolStats!()
+    t.ok(pool.total <= 10 && pool.waiting === 0 && pool.idle === pool.total, `pool: ${JSON.stringify(pool)}: none checked out, none waiting`)
+  })
+
+  t.test('a write answered 201 is there; one refused left nothing, not even its audit event', async (t) => {
+    const kept = writeSamples.map((s, i) => ({ ...s, email: emails[i]! }))
+    const created = kept.filter((s) => s.status === 201)
+    const refused = kept.filter((s) => s.status === 503)
+    t.ok(created.length > 20 && refused.length > 10, `${created.length} created, ${refused.length} refused`)
+    const rows = await handle.db.selectFrom('users').select('email').where('organization_id', '=', org.orgId).where('email', 'like', 'outage-%').execute()
+    const stored = new Set(rows.map((r) => r.email))
+    t.same(created.filter((s) => !stored.has(s.email)).map((s) => s.email), [], 'every 201 is stored')
+    t.same(refused.filter((s) => stored.has(s.email)).map((s) => s.email), [], 'no 503 is stored')
+    const events = await handle.db.selectFrom('audit_events').select('target_name').where('organization_id', '=', org.orgId).where('event_type', '=', 'user.created').execute()
+    const audited = new Set(events.map((e) => e.target_name))
+    t.same(created.filter((s) => !audited.has(s.email)).length, 0, 'each stored user has its audit event')
+    t.same(refused.filter((s) => audited.has(s.email)).length, 0, 'no refused one has')
+  })
+
+  t.test('the log: at most one warn line a second about it, no error lines, no stack traces', async (t) => {
+    const parsed = lines.map((l) => JSON.parse(l) as { level: number, time: number, msg: string, err?: { stack?: string } })
+    t.same(parsed.filter((l) => l.level >= 50).map((l) => l.msg), [], 'no error-level line')
+    const outage = parsed.filter((l) => l.level === 40 && /database/.test(l.msg))
+    t.ok(outage.length >= 3, `${outage.length} warn lines about the database`)
+    const gaps = outage.slice(1).map((l, i) => l.time - outage[i]!.time)
+    t.ok(gaps.every((g) => g >= 1000), `at least a second apart (shortest ${Math.min(...gaps)} ms)`)
+    t.notOk(parsed.some((l) => l.level >= 40 && l.err?.stack), 'no stack trace at warn or above')
+  })
+}
