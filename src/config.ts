@@ -185,10 +185,11 @@ export function parseTrustProxy (value: string): false | number | string[] {
 }
 
 /**
- * The exporter's settings, as the OpenTelemetry SDKs read the same variables: the signal's own
- * endpoint is used as it is, the general one gets `v1/traces` appended; the signal's own protocol
- * wins; the default protocol is http/protobuf. gRPC is refused rather than mapped to HTTP: its
- * collector port (4317) does not answer OTLP/HTTP, so a silent mapping would export nothing.
+ * The exporter's settings (README "Traces"), read as every OpenTelemetry SDK reads these variables,
+ * so one set of them serves all of an operator's services: the traces endpoint is used as it is,
+ * the general one gets `v1/traces` appended; the traces protocol wins; http/protobuf by default.
+ * gRPC is refused rather than mapped to HTTP: a collector's gRPC port (4317) does not answer
+ * OTLP/HTTP, so a silent mapping would export nothing.
  */
 function parseTracing (e: Env): TracingConfig | undefined {
   if (e.OTEL_SDK_DISABLED) return undefined

@@ -55,8 +55,8 @@ export function startTracing (config: TracingConfig, logLevel: string): Tracing 
   // `diag`, which is silent until given a logger: without this, a wrong endpoint loses every span unseen.
   const log = pino(loggerOptions(logLevel)).child({ component: 'opentelemetry' })
   diag.setLogger({
-    error: (msg, ...args) => { log.error({ args }, msg) },
-    warn: (msg, ...args) => { log.warn({ args }, msg) },
+    error: (msg, ...args) => { log.error(args.length > 0 ? { args } : {}, msg) },
+    warn: (msg, ...args) => { log.warn(args.length > 0 ? { args } : {}, msg) },
     info: () => {},
     debug: () => {},
     verbose: () => {}
@@ -68,7 +68,8 @@ export function startTracing (config: TracingConfig, logLevel: string): Tracing 
 
   const exporter = config.protocol === 'http/json' ? new JsonExporter({ url: config.url }) : new ProtobufExporter({ url: config.url })
   const provider = new NodeTracerProvider({
-    // The precedence the OTel SDKs give: OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES, then our name.
+    // OTEL_SERVICE_NAME, else service.name in OTEL_RESOURCE_ATTRIBUTES, else ours (README "Traces"):
+    // what an operator who set either for other services expects.
     resource: defaultResource()
       .merge(resourceFromAttributes({ 'service.name': 'aoc-auth-server' }))
       .merge(detectResources({ detectors: [envDetector] }))
@@ -92,8 +93,8 @@ export function startTracing (config: TracingConfig, logLevel: string): Tracing 
         // time is the request span's minus the handler's, and their queries still nest under the request.
         instrumentHooks: false,
         requestHook: (span, request) => {
-          // Named as the HTTP semantic conventions name a server span: method and route pattern,
-          // never the path itself (an org name is not a span name).
+          // One name per route (method and pattern), so that a tracing back end groups a route's
+          // requests; never the path itself (an org name is not a span name).
           span.updateName(request.routeOptions.url !== undefined ? `${request.method} ${request.routeOptions.url}` : request.method)
           span.setAttribute('url.path', pathOf(request.url))
         }
