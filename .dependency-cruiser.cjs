@@ -13,7 +13,7 @@
 //   cache/                 the row caches
 //   store/                 one module per table: all the SQL
 //   db/                    kysely types, connection, migrator
-//   config, logger, errors, ids, paths, metrics
+//   config, logger, errors, ids, paths, metrics, tracing
 const layers = [
   ['app', '^src/(app|server)\\.ts$'],
   ['routes', '^src/(routes|cli)/'],
@@ -27,7 +27,7 @@ const layers = [
   ['cache', '^src/cache/'],
   ['store', '^src/store/'],
   ['db', '^src/db/'],
-  ['base', '^src/(config|logger|errors|ids|paths|metrics)\\.ts$']
+  ['base', '^src/(config|logger|errors|ids|paths|metrics|tracing)\\.ts$']
 ]
 
 const downOnly = layers.slice(1).map(([name, path], i) => ({
@@ -63,6 +63,27 @@ module.exports = {
       to: {}
     },
     {
+      name: 'opentelemetry-only-in-tracing',
+      severity: 'error',
+      comment: 'with tracing off no OpenTelemetry package is loaded: only src/tracing.ts imports them (README "Traces")',
+      from: { path: '^src/', pathNot: '^src/tracing\\.ts$' },
+      to: { path: 'node_modules/(@opentelemetry|@fastify/otel)/' }
+    },
+    {
+      name: 'tracing-only-from-server-dynamically',
+      severity: 'error',
+      comment: 'server.ts imports src/tracing.ts with import(), and only when an OTLP endpoint is set; nothing else imports it',
+      from: { path: '^src/' },
+      to: { path: '^src/tracing\\.ts$', dependencyTypesNot: ['dynamic-import'] }
+    },
+    {
+      name: 'tracing-only-from-server',
+      severity: 'error',
+      comment: 'server.ts imports src/tracing.ts with import(), and only when an OTLP endpoint is set; nothing else imports it',
+      from: { path: '^src/', pathNot: '^src/server\\.ts$' },
+      to: { path: '^src/tracing\\.ts$' }
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       comment: 'modules that import each other cannot be read, tested or layered apart',
@@ -78,7 +99,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist)/' },
+    // node_modules is not followed, but not excluded either: the rule on the OpenTelemetry packages
+    // needs to see which of them src/ imports.
+    exclude: { path: '^dist/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] }

@@ -8,12 +8,15 @@
  *
  * Environment: BENCH_PG_URL (server to create the database on), BENCH_DURATION (token phase, s),
  * BENCH_INTROSPECT_DURATION (0 skips that phase), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_MAX_RATE (assertions signed
- * per second of the token phase), BENCH_SKIP_BUILD=1, BENCH_CPU_PROF=<dir> (server --cpu-prof).
- * Other variables (DB_POOL_MAX, SIGNING_ALG...) pass through to the server.
+ * per second of the token phase), BENCH_SKIP_BUILD=1, BENCH_CPU_PROF=<dir> (server --cpu-prof),
+ * BENCH_TRACE=1 (the server exports traces to an OTLP receiver in this process, which counts and
+ * drops them: what tracing costs the server, with a collector that never makes it wait).
+ * Other variables (DB_POOL_MAX, SIGNING_ALG, OTEL_EXPORTER_OTLP_PROTOCOL...) pass through to the server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -47,6 +50,7 @@ const INTROSPECT_DURATION = intEnv('BENCH_INTROSPECT_DURATION', Math.max(1, Math
 const WARMUP = intEnv('BENCH_WARMUP', 3, 0)
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 64)
 const MAX_RATE = intEnv('BENCH_MAX_RATE', 12000)
+const TRACE = env.BENCH_TRACE === '1'
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -97,6 +101,30 @@ async function freePort (): Promise<number> {
       srv.close(() => resolve(port))
     })
   })
+}
+
+/** What the OTLP receiver has been sent so far. */
+interface Received { exports: number, bytes: number }
+
+/**
+ * A stand-in for an OpenTelemetry collector on a free loopback port: answers every export at once
+ * with an empty success (an empty body is one in OTLP/HTTP's protobuf and JSON alike) and counts it.
+ */
+async function otlpReceiver (): Promise<{ url: string, received: Received, close: () => Promise<void> }> {
+  const received: Received = { exports: 0, bytes: 0 }
+  const server = http.createServer((req, res) => {
+    req.on('data', (c: Buffer) => { received.bytes += c.length })
+    req.on('end', () => {
+      received.exports++
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' }).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    received,
+    close: async () => { await new Promise((resolve) => server.close(resolve)) }
+  }
 }
 
 /** Runs a node script to completion; its stdout, or a BenchError with its stderr. */
@@ -222,6 +250,7 @@ async function main (): Promise<number> {
   const dbName = `bench_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: PG_URL })
   let server: ChildProcess | undefined
+  let receiver: Awaited<ReturnType<typeof otlpReceiver>> | undefined
   let dbCreated = false
   try {
     console.log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`)
@@ -244,6 +273,7 @@ async function main (): Promise<number> {
     const dbUrl = new URL(PG_URL)
     dbUrl.pathname = `/${dbName}`
     const port = await freePort()
+    if (TRACE) receiver = await otlpReceiver()
     const serverEnv: NodeJS.ProcessEnv = {
       ...env,
       DATABASE_URL: dbUrl.toString(),
@@ -256,8 +286,10 @@ async function main (): Promise<number> {
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_URL: `http://127.0.0.1:${port}`,
-      DATA_DIR: dir
+      DATA_DIR: dir,
+      ...(receiver ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } : {})
     }
+    if (receiver) console.log(`tracing on: the server exports to ${receiver.url} (${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'})`)
 
     // Set-up through the ops CLI, as an operator would.
     const userKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -323,7 +355,12 @@ async function main (): Promise<number> {
       const tx0 = await transactions(admin, dbName)
       const pg0 = await backendCpuMs(admin, dbName)
       const ticks0 = cpuTicks()
+      const traced0 = { ...receiver?.received }
       const { value: result, peakKb } = await sampled(pid, async () => await load(job, dir, name))
+      if (receiver) {
+        const { exports, bytes } = receiver.received
+        console.log(`  traces: ${exports - (traced0.exports ?? 0)} exports, ${((bytes - (traced0.bytes ?? 0)) / Math.max(1, result.requests)).toFixed(0)} bytes per request`)
+      }
       const host = cpuShares(ticks0, cpuTicks())
       const cpu1 = cpuMs(pid)
       const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
@@ -343,6 +380,10 @@ async function main (): Promise<number> {
     printTable(phases)
     console.log(`server VmHWM (peak RSS over its life): ${((mem?.hwm ?? NaN) / 1024).toFixed(0)} MB; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     let valid = true
+    if (receiver && receiver.received.exports === 0) {
+      valid = false
+      console.log('INVALID: BENCH_TRACE=1, but the server exported no spans')
+    }
     for (const p of phases) {
       const r = p.result
       if (r.exhausted) console.log(`note: ${p.name} used all ${DURATION * MAX_RATE} pre-signed assertions in ${r.seconds} s (raise BENCH_MAX_RATE)`)
@@ -354,6 +395,7 @@ async function main (): Promise<number> {
     return valid ? 0 : 1
   } finally {
     if (server) await stopServer(server)
+    await receiver?.close()
     if (dbCreated) {
       try {
         await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)

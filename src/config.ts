@@ -19,6 +19,9 @@ export class ConfigError extends Error {
 const Seconds = (def: number, min = 1, max = 31 * 24 * 3600) =>
   Type.Integer({ default: def, minimum: min, maximum: max })
 
+// grpc is in the list so that it is refused with its own message (parseTracing), not as an unknown value.
+const OtlpProtocol = Type.Union(['http/protobuf', 'http/json', 'grpc'].map((p) => Type.Literal(p)))
+
 /**
  * Every environment variable the service reads, with its default. README's table mirrors this.
  * Kept flat and upper-case so a message can name the variable exactly as the operator typed it.
@@ -62,7 +65,15 @@ export const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ default: 5, minimum: 1, maximum: 1000 }),
   LOGIN_MAX_FAILURES_PER_ADDRESS: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
   LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600),
-  EVENT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, maximum: 36500 })
+  EVENT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, maximum: 36500 }),
+  // OpenTelemetry's own variable names (README "Traces"): an operator sets them as for any other
+  // OTel SDK. Traces are off unless one of the two endpoints is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_PROTOCOL: Type.Optional(OtlpProtocol),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Type.Optional(OtlpProtocol),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  OTEL_SDK_DISABLED: Type.Boolean({ default: false })
 }, { additionalProperties: true })
 
 export type Env = Static<typeof EnvSchema>
@@ -128,6 +139,17 @@ export interface Config {
   loginFailureWindow: number
   /** Days an audit event is kept (the purge deletes older ones). */
   eventRetentionDays: number
+  /** Where spans are exported (OTLP over HTTP); undefined: tracing is off and no OTel SDK is loaded. */
+  tracing?: TracingConfig
+}
+
+/** The OTLP trace exporter's settings, from OpenTelemetry's standard variables. */
+export interface TracingConfig {
+  /** The full URL spans are POSTed to (`.../v1/traces`). */
+  url: string
+  protocol: 'http/protobuf' | 'http/json'
+  /** The resource's `service.name`; undefined: `service.name` from OTEL_RESOURCE_ATTRIBUTES, else `aoc-auth-server`. */
+  serviceName?: string
 }
 
 /** The token URLs that real AoC clients put in an assertion's `aud` (docs/aoc-compatibility.md §3): ASSERTION_AUDIENCES' default. */
@@ -171,9 +193,41 @@ export function parseTrustProxy (value: string): false | number | string[] {
   return entries
 }
 
+/**
+ * The exporter's settings (README "Traces"), read as every OpenTelemetry SDK reads these variables,
+ * so one set of them serves all of an operator's services: the traces endpoint is used as it is,
+ * the general one gets `v1/traces` appended; the traces protocol wins; http/protobuf by default.
+ * gRPC is refused rather than mapped to HTTP: a collector's gRPC port (4317) does not answer
+ * OTLP/HTTP, so a silent mapping would export nothing.
+ */
+function parseTracing (e: Env): TracingConfig | undefined {
+  if (e.OTEL_SDK_DISABLED) return undefined
+  let url = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  if (url === undefined && e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined) {
+    url = e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/*$/, '/') + 'v1/traces'
+  }
+  if (url === undefined) return undefined
+  const variable = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new ConfigError(variable, `Invalid configuration: ${variable}=grpc is not supported: traces are exported over OTLP/HTTP only. ` +
+      'Set http/protobuf (the default) or http/json, and point the endpoint at the collector\'s HTTP port (4318 by default)')
+  }
+  try {
+    url = new URL(url).toString()
+  } catch {
+    const which = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT'
+    throw new ConfigError(which, `Invalid configuration: ${which} is not a URL`)
+  }
+  return { url, protocol, serviceName: e.OTEL_SERVICE_NAME }
+}
+
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
 addFormats(ajv)
 const validateEnv = ajv.compile(EnvSchema)
+
+// Values a message must not repeat: a key, and URLs that may carry a password in their user info.
+const HIDDEN_VALUES = new Set(['SECRET_ENCRYPTION_KEY', 'DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
 
 /** Reads and validates the configuration; throws a ConfigError naming the first bad variable. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
@@ -185,7 +239,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (!validateEnv(input)) {
     const err = validateEnv.errors?.[0]
     const variable = (err?.instancePath.replace(/^\//, '') || String(err?.params?.missingProperty ?? '')) || 'environment'
-    const shown = variable === 'SECRET_ENCRYPTION_KEY' || variable === 'DATABASE_URL' ? '(value hidden)' : JSON.stringify(env[variable])
+    const shown = HIDDEN_VALUES.has(variable) ? '(value hidden)' : JSON.stringify(env[variable])
     // For a choice, ajv reports the first branch ("must be equal to constant"), which misleads; list the choices.
     const choices = (EnvSchema.properties as Record<string, { anyOf?: Array<{ const?: unknown }> }>)[variable]?.anyOf?.map((s) => s.const)
     const why = choices ? `must be one of ${choices.join(', ')}` : err?.message ?? 'is invalid'
@@ -251,6 +305,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     loginMaxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
     loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
-    eventRetentionDays: e.EVENT_RETENTION_DAYS
+    eventRetentionDays: e.EVENT_RETENTION_DAYS,
+    tracing: parseTracing(e)
   }
 }

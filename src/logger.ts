@@ -81,10 +81,15 @@ export function serializeError (err: unknown, depth = 0): unknown {
   return out
 }
 
-/** pino options: the level, request ids (from Fastify), and redaction of credentials and PEMs. */
-export function loggerOptions (level: string): LoggerOptions {
+/**
+ * pino options: the level, request ids (from Fastify), and redaction of credentials and PEMs.
+ * `fields` adds fields to every line (the trace ids, when tracing is on: src/tracing.ts); they
+ * pass through the same redaction as the rest of the line.
+ */
+export function loggerOptions (level: string, fields?: () => Record<string, unknown>): LoggerOptions {
   return {
     level,
+    ...(fields !== undefined ? { mixin: fields } : {}),
     redact: {
       paths: [
         'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',

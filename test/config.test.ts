@@ -117,7 +117,13 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['SHUTDOWN_GRACE', '3600', 'above five minutes'],
     ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'slow', 'not a number'],
     ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', '-1', 'negative'],
-    ['OVERLOAD_MAX_HEAP_USED_BYTES', '1.5', 'not an integer']
+    ['OVERLOAD_MAX_HEAP_USED_BYTES', '1.5', 'not an integer'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', 'no scheme'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'ftp://collector/v1/traces', 'not http(s)'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', 'not an OTLP protocol'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'json', 'not an OTLP protocol'],
+    ['OTEL_SDK_DISABLED', 'yes', 'not a boolean'],
+    ['OTEL_SERVICE_NAME', 'x'.repeat(256), 'longer than 255']
   ]
   for (const [variable, value, why] of cases) {
     // A valid key, so DATABASE_URL cases fail on their own value, not on the missing key.
@@ -140,6 +146,31 @@ t.test('assertion settings: defaults and a configured audience list', async (t) 
   t.same(loadConfig({ ASSERTION_AUDIENCES: ' https://a.example/token , https://b.example ' }).assertionAudiences, ['https://a.example/token', 'https://b.example'])
 })
 
+t.test('traces: off without an endpoint; the endpoint and protocol as the OpenTelemetry SDKs read them', async (t) => {
+  t.equal(loadConfig({}).tracing, undefined, 'off by default')
+  t.equal(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'x' }).tracing, undefined, 'a protocol or a name alone turns nothing on')
+  t.same(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing,
+    { url: 'http://collector:4318/v1/traces', protocol: 'http/protobuf', serviceName: undefined }, 'the general endpoint gets v1/traces; protobuf by default')
+  t.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/prefix/' }).tracing?.url, 'https://otel.example.com/prefix/v1/traces', 'after its path, one slash')
+  t.same(loadConfig({
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/custom',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: 'auth-eu'
+  }).tracing, { url: 'http://traces:9999/custom', protocol: 'http/json', serviceName: 'auth-eu' }, 'the traces variables win, their endpoint as it is')
+  t.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing, undefined, 'OTEL_SDK_DISABLED=true turns it off')
+})
+
+t.test('traces: grpc is refused, naming the variable that asked for it', async (t) => {
+  const general = refusal(t, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })
+  t.equal(general?.variable, 'OTEL_EXPORTER_OTLP_PROTOCOL')
+  t.match(general?.message, /^Invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported.*http\/protobuf.*4318/)
+  const own = refusal(t, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })
+  t.equal(own?.variable, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL')
+  t.equal(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).tracing, undefined, 'without an endpoint nothing is exported, so nothing is refused')
+})
+
 t.test('a choice lists the values allowed', async (t) => {
   t.match(refusal(t, { LOG_LEVEL: 'loud' })?.message, 'must be one of fatal, error, warn, info, debug, trace, silent, got "loud"')
   t.match(refusal(t, { SIGNING_ALG: 'HS256' })?.message, 'must be one of ES256, RS256, EdDSA')
@@ -152,12 +183,15 @@ t.test('DATABASE_URL without SECRET_ENCRYPTION_KEY is refused, naming SECRET_ENC
   t.notMatch(err?.message, 's3cr3t-pw')
 })
 
-t.test('a message never shows SECRET_ENCRYPTION_KEY or DATABASE_URL', async (t) => {
+t.test('a message never shows SECRET_ENCRYPTION_KEY, DATABASE_URL or an OTLP endpoint', async (t) => {
   const secrets: Array<[Record<string, string>, string]> = [
     [{ SECRET_ENCRYPTION_KEY: 'c2VjcmV0LWtleS10b28tc2hvcnQ=' }, 'c2VjcmV0LWtleS10b28tc2hvcnQ'],
     [{ SECRET_ENCRYPTION_KEY: Buffer.alloc(31, 0x5a).toString('base64') }, Buffer.alloc(31, 0x5a).toString('base64').slice(0, 40)],
     [{ SECRET_ENCRYPTION_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/aoc' }, 'hunter2'],
-    [{ SECRET_ENCRYPTION_KEY: 'x'.repeat(50), DATABASE_URL: 'postgres://root:hunter2@db/aoc' }, 'hunter2']
+    [{ SECRET_ENCRYPTION_KEY: 'x'.repeat(50), DATABASE_URL: 'postgres://root:hunter2@db/aoc' }, 'hunter2'],
+    // A collector's URL may carry credentials in its user info too.
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'otlp://user:hunter2@collector' }, 'hunter2'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://user:hunter2@collector/v1/traces' }, 'hunter2']
   ]
   for (const [env, secret] of secrets) {
     const err = refusal(t, env)

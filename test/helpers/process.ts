@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -33,22 +33,28 @@ export async function waitReady (port: number, timeoutMs = 60_000): Promise<Resp
 /** What a finished child process left. */
 export interface RunResult { code: number | null, stdout: string, stderr: string }
 
+/** A command started with only the given environment (plus PATH and HOME); its output is collected as it comes. */
+export function start (cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): { child: ChildProcess, done: Promise<RunResult>, stdout: () => string, stderr: () => string } {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (c) => { stdout += c })
+  child.stderr!.on('data', (c) => { stderr += c })
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+  return { child, done, stdout: () => stdout, stderr: () => stderr }
+}
+
 /**
  * Runs a command to its end with only the given environment (plus PATH and HOME), so a variable
  * set in the developer's shell cannot change what a test sees.
  */
 export async function run (cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<RunResult> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c) => { stdout += c })
-    child.stderr.on('data', (c) => { stderr += c })
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return await start(cmd, args, env, cwd).done
 }
