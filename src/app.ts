@@ -12,7 +12,8 @@ import { resolveMasterKey } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
-import { httpDuration, sources as metricSources } from './metrics.js'
+import { changeFeedUp, changeNotifications, httpDuration, sources as metricSources } from './metrics.js'
+import { listenForChanges, type ChangeFeed } from './db/change-feed.js'
 import { startMetricsListener } from './plugins/metrics-listener.js'
 import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.js'
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
@@ -58,6 +59,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   const { config } = opts
   const handle = opts.db ?? await openDatabase(config)
   const ownsDb = !opts.db
+  let feed: ChangeFeed | undefined
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
@@ -84,6 +86,26 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     metricSources.pool = handle.poolStats
     metricSources.signingKeyActivatedAt = async () => await keys.signingSince()
     app.decorate('ctx', ctx)
+    if (handle.url) {
+      // Every committed change reaches this instance's caches at once (docs/cluster.md).
+      feed = await listenForChanges(handle.url, {
+        change: (change) => {
+          changeNotifications.inc({ table: change.table })
+          cache.apply(change)
+          if (change.table === 'signing_keys') keys.invalidate()
+        },
+        state: (up, reason) => {
+          changeFeedUp.set(up ? 1 : 0)
+          cache.feed(up)
+          keys.invalidate()
+          if (up) app.log.info('change feed listening: cached rows are kept until a change drops them, a minute at most')
+          else app.log.warn({ reason }, 'change feed down: cached rows are kept a second at most; reconnecting')
+        }
+      })
+      ctx.changeFeed = feed
+      const opened = feed
+      app.addHook('onClose', async () => { await opened.close() })
+    }
     app.decorateRequest('caller', null)
     app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
     // By the route's pattern, never the path itself: an id or an org name must not become a label.
@@ -125,6 +147,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     app.addHook('onClose', async () => { clearInterval(purge) })
     return app
   } catch (err) {
+    await feed?.close()
     if (ownsDb) await handle.close().catch(() => {})
     throw err
   }

@@ -20,6 +20,8 @@ export interface AppContext {
   jtis: JtiRecorder
   /** Set on SIGTERM (server.ts): /health/ready answers 503 while requests are still served, so that load balancers stop sending. */
   lifecycle: { draining: boolean }
+  /** Whether this instance hears of every committed change (db/change-feed.ts); absent on the embedded database. */
+  changeFeed?: { up: () => boolean }
 }
 
 /** The caller of a REST request, from a verified access token. */

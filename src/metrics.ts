@@ -56,6 +56,19 @@ export const unavailable = new Counter({
   registers: [registry]
 })
 
+export const changeNotifications = new Counter({
+  name: 'aoc_change_notifications_total',
+  help: 'Change-feed notifications received, by table (docs/cluster.md)',
+  labelNames: ['table'] as const,
+  registers: [registry]
+})
+
+export const changeFeedUp = new Gauge({
+  name: 'aoc_change_feed_up',
+  help: '1 while the change feed listens; 0 while it is down and the row caches fall back to a 1 s TTL (absent on the embedded database)',
+  registers: [registry]
+})
+
 export const jtiBatchSize = new Histogram({
   name: 'aoc_jti_batch_size',
   help: 'Assertion jtis recorded per database insert (requests that arrived together)',

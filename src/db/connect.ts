@@ -14,6 +14,8 @@ export interface DbHandle {
   kind: DbKind
   /** Closes the pool (or the embedded database); waits for checked-out connections. */
   close: () => Promise<void>
+  /** The server's URL, for the change feed's own connection; undefined for the embedded database. */
+  url?: string
   /** The pool's connections by state, for the metrics; undefined for the embedded database (one session, no pool). */
   poolStats?: () => { total: number, idle: number, waiting: number }
 }
@@ -39,6 +41,7 @@ export function connectPostgres (url: string, poolMax = 10): DbHandle {
   return {
     db,
     kind: 'postgres',
+    url,
     close: () => db.destroy(),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
   }

@@ -79,3 +79,33 @@ t.test('the cache holds at most max rows', async (t) => {
   for (let i = 0; i < 5; i++) await cache.get(`k${i}`, i)
   t.ok(loads >= 2, `the least recently used rows were dropped (${loads} reloaded)`)
 })
+
+t.test('drop removes exactly the keys named, loads under way included, which load again', async (t) => {
+  let version = 1
+  let gate: () => void = () => {}
+  const cache = new RowCache<string, string>(async (k) => {
+    const read = version // what the database held when the load read it
+    if (k === 'slow' && read === 1) await new Promise<void>((resolve) => { gate = resolve })
+    return `${k} v${read}`
+  }, 60_000, 100)
+  t.equal(await cache.get('a', 'a'), 'a v1')
+  t.equal(await cache.get('b', 'b'), 'b v1')
+  const slow = cache.get('slow', 'slow')
+  version = 2
+  t.equal(cache.drop((k) => k === 'a' || k === 'slow'), 2, 'two entries dropped')
+  gate()
+  t.equal(await slow, 'slow v2', 'the load under way, which read v1, was dropped and done again')
+  t.equal(await cache.get('a', 'a'), 'a v2', 'a dropped key loads again')
+  t.equal(await cache.get('b', 'b'), 'b v1', 'another key is kept')
+})
+
+t.test('setTtl applies to rows loaded from then on', async (t) => {
+  const answer = { value: 'v1' as string | undefined }
+  const { calls, load } = loader(answer)
+  const cache = new RowCache<null, string>(load, 60_000, 100)
+  cache.setTtl(30)
+  await cache.get('k', null)
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  await cache.get('k', null)
+  t.equal(calls.n, 2, 'the short TTL ended it')
+})
