@@ -1,6 +1,6 @@
 // The log scan itself (scripts/log-scan.ts, test/helpers/log-scan.ts): a planted leak is found and
 // reported without the value, a clean log passes, short values are left out, an empty capture fails.
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
@@ -79,6 +79,27 @@ t.test('the rolling search finds exactly what indexOf finds', async (t) => {
   }
   t.same(wrong, [], 'no line differs')
   t.ok(found > 100, `and there were values to find (${found})`)
+})
+
+t.test('the capture helpers record a private key so that a logged PEM of it is found', async (t) => {
+  const dir = t.testdir()
+  // Its own directory, even within a captured run (a planted leak must not fail the run's scan);
+  // imported after the variable is set, as the capture reads it once, when loaded.
+  const outer = process.env.TEST_LOG_CAPTURE_DIR
+  process.env.TEST_LOG_CAPTURE_DIR = dir
+  const capture = await import('./helpers/log-capture.js')
+  if (outer === undefined) delete process.env.TEST_LOG_CAPTURE_DIR
+  else process.env.TEST_LOG_CAPTURE_DIR = outer
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  capture.recordPrivateKey(privateKey)
+  capture.recordValue('password', 'too short')
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  capture.captureText(line({ msg: 'pasted', key: pkcs8 }))
+  capture.captureText(line({ msg: 'clean' }))
+  const r = await scanCaptureDir(dir)
+  t.equal(r.lines, 2)
+  t.ok(r.values >= 3, 'PEM lines and the JWK d')
+  t.ok(r.hits.length > 0 && r.hits.every((h) => h.kind === 'private_key' && h.line === 1), 'found in the line that holds it')
 })
 
 t.test('the command prints counts and hits without values, and fails on a leak or on an empty capture', async (t) => {
