@@ -2,7 +2,10 @@
 // README's test command. Runs the whole suite on the embedded database (PGlite), then the files that
 // open a database again on a PostgreSQL server when one answers at TEST_PG_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres).
-// Extra arguments go to tap (e.g. a test file). Ends with one line: "N passed, M failed".
+// Extra arguments go to tap (e.g. a test file). Then the log scan: both passes log into a capture
+// directory and record the credentials they create (test/helpers/log-capture.ts), and
+// scripts/log-scan.ts searches every recorded value in every captured line; it counts as one test.
+// Ends with one line: "N passed, M failed".
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -13,6 +16,8 @@ const serverUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432
 const only = process.env.TEST_BACKENDS ?? 'pglite,postgres'
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
 const template = path.join(root, '.tap', 'pglite-template.bin')
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx')
+const captureDir = path.resolve(process.env.TEST_LOG_CAPTURE_DIR || path.join(root, '.tap', 'log-capture'))
 
 function run (cmd, argv, env) {
   return new Promise((resolve) => {
@@ -59,7 +64,8 @@ const DATABASE_FREE = [
   'test/plugins/token-rate-limit.test.ts',
   'test/oauth/policy.test.ts',
   'test/registry/password-rules.test.ts',
-  'test/cache/hot-rows.test.ts'
+  'test/cache/hot-rows.test.ts',
+  'test/log-scan.test.ts'
 ]
 
 for (const f of DATABASE_FREE) {
@@ -67,6 +73,12 @@ for (const f of DATABASE_FREE) {
     process.stdout.write(`scripts/test.mjs lists ${f} as database-free, but there is no such file\n0 passed, 1 failed\n`)
     process.exit(1)
   }
+}
+
+// A fresh capture for this run; only the capture's own files are removed (the directory may be the caller's).
+fs.mkdirSync(captureDir, { recursive: true })
+for (const f of fs.readdirSync(captureDir)) {
+  if (f.endsWith('.log') || f.endsWith('.values')) fs.rmSync(path.join(captureDir, f))
 }
 
 const tap = path.join(root, 'node_modules', '.bin', 'tap')
@@ -94,24 +106,33 @@ const serverRun = only.includes('postgres') && await serverAnswers()
 
 const pglitePass = only.includes('pglite')
 if (pglitePass) {
-  const made = await run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'pglite-template.ts'), template], {})
+  const made = await run(tsx, [path.join(root, 'scripts', 'pglite-template.ts'), template], {})
   if (made.code !== 0) {
     process.stdout.write('could not build the PGlite template\n0 passed, 1 failed\n')
     process.exit(1)
   }
   // Slow checks that do not depend on the database kind (CLI error messages) may then leave them to the server pass.
-  await suite('embedded PGlite', { PGLITE_TEMPLATE: template, TEST_DATABASE_URL: '', TEST_SERVER_PASS_FOLLOWS: serverRun ? '1' : '' })
+  await suite('embedded PGlite', { PGLITE_TEMPLATE: template, TEST_DATABASE_URL: '', TEST_SERVER_PASS_FOLLOWS: serverRun ? '1' : '', TEST_LOG_CAPTURE_DIR: captureDir })
 }
 if (only.includes('postgres')) {
   if (serverRun) {
     // Only for the default file set: files named on the command line run in both passes.
     const skipDone = pglitePass && !args.some((a) => !a.startsWith('-'))
     const serverArgs = skipDone ? [...DATABASE_FREE.map((f) => `--exclude=${f}`), ...args] : args
-    await suite(`PostgreSQL server (${new URL(serverUrl).host})`, { TEST_DATABASE_URL: serverUrl, PGLITE_TEMPLATE: '' }, serverArgs)
+    await suite(`PostgreSQL server (${new URL(serverUrl).host})`, { TEST_DATABASE_URL: serverUrl, PGLITE_TEMPLATE: '', TEST_LOG_CAPTURE_DIR: captureDir }, serverArgs)
   } else {
     process.stdout.write(`\nskipped the PostgreSQL server run: nothing answers at ${new URL(serverUrl).host} (set TEST_PG_URL to point at a server)\n`)
   }
 }
+
+// The scan of both passes' logs. An empty capture fails it, except when files were named: a few
+// files may build no app at all, and the scan is then reported skipped.
+process.stdout.write('\n=== log scan ===\n')
+const namedFiles = args.some((a) => !a.startsWith('-'))
+const scan = await run(tsx, [path.join(root, 'scripts', 'log-scan.ts'), captureDir, ...(namedFiles ? ['--allow-empty'] : [])], {})
+if (scan.code === 0) totals.pass++
+else if (scan.code === 2) totals.skip++
+else { failedRuns++; totals.fail++ }
 
 process.stdout.write(`\n${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}\n`)
 process.exit(failedRuns > 0 || totals.fail > 0 ? 1 : 0)

@@ -7,6 +7,7 @@ import YAML from 'yaml'
 import { TEST_SECRET_KEY } from './helpers/app.js'
 import { serverDatabaseUrl } from './helpers/db.js'
 import { copySteps, envOf, execForm, parseDockerfile, type Stage } from './helpers/dockerfile.js'
+import { captureLevel, captureText } from './helpers/log-capture.js'
 import { freePort, ROOT, run, waitReady } from './helpers/process.js'
 
 const dockerfile = parseDockerfile(await fs.readFile(path.join(ROOT, 'Dockerfile'), 'utf8'))
@@ -67,9 +68,10 @@ t.test('replaying the Dockerfile outside Docker yields an image that starts, is 
   const dirs: Record<string, string> = { build: path.join(work, 'build'), runtime: path.join(work, 'app') }
   const database = await serverDatabaseUrl()
   // Filled once the server is spawned, so the teardown can kill it if an assertion throws first.
-  const started: { child?: ReturnType<typeof spawn> } = {}
+  const started: { child?: ReturnType<typeof spawn>, output?: () => string } = {}
   t.teardown(async () => {
     started.child?.kill('SIGKILL')
+    captureText(started.output?.() ?? '')
     await database?.drop()
     await fs.rm(work, { recursive: true, force: true })
   })
@@ -124,13 +126,14 @@ t.test('replaying the Dockerfile outside Docker yields an image that starts, is 
     HOST: '127.0.0.1',
     BOOTSTRAP: 'false',
     DATA_DIR: path.join(work, 'data'),
-    LOG_LEVEL: 'info'
+    LOG_LEVEL: captureLevel('info')
   }
   const [cmd, ...args] = execForm(runtime, 'CMD')!
   t.equal(cmd, 'node')
   const child = spawn(process.execPath, args, { cwd: app, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   started.child = child
   let output = ''
+  started.output = () => output
   child.stdout!.on('data', (c) => { output += c })
   child.stderr!.on('data', (c) => { output += c })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

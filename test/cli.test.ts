@@ -2,10 +2,10 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { buildApp } from '../src/app.js'
 import { verifyPassword } from '../src/registry/passwords.js'
-import { call, rsaPublicPem, testConfig, TEST_SECRET_KEY } from './helpers/app.js'
+import { buildAppForTest, call, rsaPublicPem, testConfig, TEST_SECRET_KEY } from './helpers/app.js'
 import { serverDatabaseUrl } from './helpers/db.js'
+import { captureLevel, captureText, recordJsonOutput, recordValue } from './helpers/log-capture.js'
 import { run } from './helpers/process.js'
 
 // Every CLI run opens the database afresh (PGlite takes seconds on a busy machine).
@@ -19,9 +19,14 @@ t.teardown(async () => {
 })
 // PostgreSQL pass: a fresh, unmigrated database on the server; PGlite pass: DATA_DIR/pgdata.
 const dbEnv: Record<string, string> = server ? { DATABASE_URL: server.url } : {}
-const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY, ...dbEnv }
-const cli = async (args: string[], extraEnv: Record<string, string> = {}) =>
-  await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { ...env, ...extraEnv })
+const env = { DATA_DIR: dataDir, LOG_LEVEL: captureLevel('silent'), SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY, ...dbEnv }
+/** A CLI run; under the log capture, its log (stderr) is captured and the credentials it printed are recorded. */
+const cli = async (args: string[], extraEnv: Record<string, string> = {}) => {
+  const res = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { ...env, ...extraEnv })
+  captureText(res.stderr)
+  recordJsonOutput(res.stdout)
+  return res
+}
 
 const STACK = /\n\s+at /
 
@@ -51,6 +56,7 @@ t.test('--help describes every command and its options, and exits 0', leaveToSer
 })
 
 const password = 'correct horse battery staple'
+recordValue('password', password)
 const adminKey = rsaPublicPem()
 const userKey = rsaPublicPem()
 let created: { organization_id: string, org: string, admin_id: string }
@@ -76,7 +82,7 @@ t.test('org create, user create and client create print what they made', async (
   t.notOk('password_hash' in user, 'the user JSON never shows a password hash')
 
   const c = await cli(['client', 'create', '--org', 'acme', '--name', 'cli client', '--jwt-grant',
-    '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2'], { LOG_LEVEL: 'info' })
+    '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2'], { LOG_LEVEL: captureLevel('info') })
   t.equal(c.code, 0, 'client create exits 0', { stderr: c.stderr })
   client = JSON.parse(c.stdout)
   t.match(client, {
@@ -137,10 +143,11 @@ t.test('the API shows what the CLI created, on the same database', async (t) => 
   const minted = await cli(['token', '--org', created.org, '--email', 'ADMIN@acme.example.com', '--scope', 'admin:all'])
   t.equal(minted.code, 0, 'the token command prints an admin token')
   const token = minted.stdout.trim()
+  recordValue('access_token', token)
   t.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/)
   // After the CLI processes exited: PGlite lets one process at a time open DATA_DIR/pgdata.
   const config = testConfig({ DATA_DIR: dataDir, ...dbEnv })
-  const app = await buildApp({ config })
+  const app = await buildAppForTest({ config })
   t.teardown(() => app.close())
   const admin = await app.ctx.db.selectFrom('users').selectAll().where('id', '=', created.admin_id).executeTakeFirstOrThrow()
   t.ok(await verifyPassword(admin.password_hash!, password), 'the admin password from the file is stored hashed, without its newline')

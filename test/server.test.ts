@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { captureLevel, captureText, recordFields, recordPemsIn, recordValue } from './helpers/log-capture.js'
 import { freePort, waitReady } from './helpers/process.js'
 
 async function startServer (env: Record<string, string>) {
@@ -21,11 +22,18 @@ t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers re
   t.setTimeout(120_000)
   const dataDir = t.testdir()
   const port = await freePort()
-  const server = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', SHUTDOWN_GRACE: '0' })
-  t.teardown(() => { server.child.kill('SIGKILL') })
+  const server = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: captureLevel('info'), SHUTDOWN_GRACE: '0' })
+  t.teardown(() => {
+    server.child.kill('SIGKILL')
+    captureText(server.output())
+  })
   const ready = await waitReady(port)
   t.match(await ready.json(), { status: 'ok', database: 'pglite' })
   const boot = JSON.parse(await fs.readFile(path.join(dataDir, 'bootstrap.json'), 'utf8'))
+  // The bootstrap's credentials, its admin's key and the generated encryption key, for the log scan.
+  recordFields(boot)
+  recordPemsIn(await fs.readFile(path.join(dataDir, boot.admin_private_key_file), 'utf8'))
+  recordValue('encryption_key', (await fs.readFile(path.join(dataDir, 'secret.key'), 'utf8')).trim())
   t.equal(boot.org, 'demo')
   t.equal((await fs.stat(path.join(dataDir, 'secret.key'))).mode & 0o777, 0o600, 'the generated encryption key is 0600')
   const log = server.output()
@@ -39,8 +47,11 @@ t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers re
   t.equal((await inFlight).status, 200)
   t.equal(await server.exited, 0, 'exits 0 after a graceful close')
 
-  const again = await startServer({ PORT: String(port), DATA_DIR: dataDir })
-  t.teardown(() => { again.child.kill('SIGKILL') })
+  const again = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: captureLevel('info') })
+  t.teardown(() => {
+    again.child.kill('SIGKILL')
+    captureText(again.output())
+  })
   await waitReady(port)
   t.same(JSON.parse(await fs.readFile(path.join(dataDir, 'bootstrap.json'), 'utf8')), boot, 'a restart keeps the data and does not bootstrap again')
   again.child.kill('SIGTERM')

@@ -10,7 +10,8 @@ export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA'
 /** Which JWS algorithms this server signs with, and so the only ones its verifier accepts. */
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'EdDSA']
 
-const BOX_CONTEXT = 'signing_keys.private_jwk:'
+/** The secret box context of a private signing key (with its kid); the tests' log capture reads the keys back with it. */
+export const SIGNING_KEY_BOX_CONTEXT = 'signing_keys.private_jwk:'
 
 async function newKeyRow (box: SecretBox, alg: SigningAlg, activatesAt: Date) {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) })
@@ -21,7 +22,7 @@ async function newKeyRow (box: SecretBox, alg: SigningAlg, activatesAt: Date) {
     kid,
     alg,
     public_jwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
-    private_jwk_encrypted: box.encrypt(JSON.stringify(privateJwk), BOX_CONTEXT + kid),
+    private_jwk_encrypted: box.encrypt(JSON.stringify(privateJwk), SIGNING_KEY_BOX_CONTEXT + kid),
     activates_at: activatesAt
   }
 }
@@ -102,7 +103,7 @@ export class KeyStore {
     if (!row) throw new Error('no active signing key')
     let keyObject = this.privateKeys.get(row.kid)
     if (!keyObject) {
-      const jwk = JSON.parse(this.box.decrypt(row.private_jwk_encrypted, BOX_CONTEXT + row.kid)) as JsonWebKey
+      const jwk = JSON.parse(this.box.decrypt(row.private_jwk_encrypted, SIGNING_KEY_BOX_CONTEXT + row.kid)) as JsonWebKey
       keyObject = createPrivateKey({ key: jwk, format: 'jwk' })
       this.privateKeys.set(row.kid, keyObject)
     }

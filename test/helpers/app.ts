@@ -12,6 +12,7 @@ import { issueAccessToken, issuerFor, type IssueInput } from '../../src/oauth/to
 import { setUpOrganization } from '../../src/services/org-setup.js'
 import { createUser, type PublicUser, type UserFields } from '../../src/registry/users.js'
 import { testDb } from './db.js'
+import { captureLogger, captureText, recordPrivateKey, recordValue, watchCredentials } from './log-capture.js'
 import type { AuditSource } from '../../src/registry/audit-events.js'
 
 /** A test key: 32 fixed bytes, so nothing here depends on DATA_DIR. */
@@ -40,11 +41,22 @@ export interface TestApp {
   config: Config
 }
 
+/**
+ * buildApp for a test: when the log capture is on (log-capture.ts), an app given no logger logs into
+ * the capture, and the credentials that pass through it are recorded for the log scan.
+ */
+export async function buildAppForTest (opts: BuildOptions): Promise<FastifyInstance> {
+  const logger = opts.logger ?? captureLogger()
+  const app = await buildApp({ ...opts, ...(logger !== undefined ? { logger } : {}) })
+  watchCredentials(app)
+  return app
+}
+
 /** Builds the app on this file's database (one per file: PGlite takes seconds to start); `logger` as buildApp takes it. */
 export async function buildTestApp (t: Tap, env: Record<string, string> = {}, logger?: BuildOptions['logger']): Promise<TestApp> {
   const handle = await testDb()
   const config = testConfig(env)
-  const app = await buildApp({ config, db: handle, ...(logger !== undefined ? { logger } : {}) })
+  const app = await buildAppForTest({ config, db: handle, ...(logger !== undefined ? { logger } : {}) })
   t.teardown(async () => {
     await app.close()
     await handle.close()
@@ -53,16 +65,27 @@ export async function buildTestApp (t: Tap, env: Record<string, string> = {}, lo
   return { app, handle, config }
 }
 
-/** buildTestApp with the app's own logger at `level`, writing into memory: `lines` is every line logged, as written (JSON text). */
+/**
+ * buildTestApp with the app's own logger at `level`, writing into memory: `lines` is every line logged,
+ * as written (JSON text). The lines go to the log capture too, at the test's level (which its
+ * assertions count on).
+ */
 export async function buildLoggingTestApp (t: Tap, level: string, env: Record<string, string> = {}): Promise<TestApp & { lines: string[] }> {
   const lines: string[] = []
   const stream = new Writable({
     write (chunk, _enc, done) {
       lines.push(...String(chunk).split('\n').filter(Boolean))
+      captureText(String(chunk))
       done()
     }
   })
   return { ...await buildTestApp(t, env, { ...loggerOptions(level), stream }), lines }
+}
+
+/** A token issued straight from the key store (never through a response), recorded for the log scan. */
+function recordedToken (token: string): string {
+  recordValue('access_token', token)
+  return token
 }
 
 /** An organization with an admin, and helpers to make users and tokens in it. */
@@ -91,7 +114,7 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
   const { org, admin, client } = await setUpOrganization(app.ctx.db, app.ctx.box, {
     orgName: name, adminEmail: `admin@${name}.example.com`, clientName: 'test client'
   }, { actor: { type: 'system' }, log: { info: () => {} } })
-  const issue = async (fields: Partial<IssueInput> = {}) => (await issueAccessToken(app.ctx.keys, {
+  const issue = async (fields: Partial<IssueInput> = {}) => recordedToken((await issueAccessToken(app.ctx.keys, {
     issuer: issuerFor(config.publicUrl, org.name),
     audience: config.accessTokenAudience,
     email: admin.email,
@@ -102,9 +125,10 @@ export async function newOrg (ta: TestApp, name = 'org-' + randomBytes(4).toStri
     ttl: 600,
     grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
     ...fields
-  })).token
+  })).token)
   const tokenFor = async (user: Pick<PublicUser, 'id' | 'email'>, scope = 'user:all', ttl = 600) =>
     await issue({ email: user.email, userId: user.id, scope, ttl })
+  recordValue('client_secret', client!.secret)
   let n = 0
   return {
     orgId: org.id,
@@ -144,8 +168,9 @@ export async function call (app: FastifyInstance, token: string | undefined, met
   })
 }
 
-/** Public keys for tests, by kind. */
+/** Public keys for tests, by kind (a private key given is recorded for the log scan). */
 export function pem (key: KeyObject, type: 'spki' | 'pkcs1' = 'spki'): string {
+  recordPrivateKey(key)
   return key.export({ type, format: 'pem' }).toString()
 }
 

@@ -7,6 +7,7 @@ import type { PublicUser, UserFields } from '../../src/registry/users.js'
 import argon2 from 'argon2'
 import { basic, FORM, oauthPoster } from './oauth.js'
 import type { TestApp, TestOrg } from './app.js'
+import { recordValue } from './log-capture.js'
 
 /** Cookies as a browser keeps them for one site (paths ignored: tests stay within one org). */
 export class Jar {
@@ -57,6 +58,7 @@ export function pathOf (location: string): string {
  * so each sign-in in a test takes milliseconds, not the 0.2 s of the production cost.
  */
 export async function setPassword (ta: TestApp, userId: string, password: string): Promise<void> {
+  recordValue('password', password)
   const hash = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 })
   await ta.app.ctx.db.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute()
 }
@@ -72,12 +74,14 @@ export async function browserClient (ta: TestApp, org: TestOrg, fields: ClientFi
     redirect_uris: [redirectUri],
     ...fields
   }, null)
+  recordValue('client_secret', c.secret)
   return { id: c.id, secret: c.secret, redirectUri }
 }
 
 /** A PKCE pair (RFC 7636, S256). */
 export function pkcePair (): { verifier: string, challenge: string } {
   const verifier = randomBytes(32).toString('base64url')
+  recordValue('code_verifier', verifier)
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
 }
 

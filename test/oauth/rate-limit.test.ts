@@ -1,8 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
-import { buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
+import { buildAppForTest, buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 import { basic, FORM } from '../helpers/oauth.js'
 
@@ -16,7 +15,7 @@ const tokenUrl = `/api/v1/oauth2/${org.orgName}/token`
 
 /** Another app on this file's database, closed with it. */
 async function appWith (env: Record<string, string>): Promise<FastifyInstance> {
-  const app = await buildApp({ config: testConfig(env), db: ta.handle })
+  const app = await buildAppForTest({ config: testConfig(env), db: ta.handle })
   t.teardown(async () => { await app.close() })
   return app
 }

@@ -1,8 +1,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
-import { SignJWT } from 'jose'
 import t from 'tap'
 import { buildTestApp, call, newOrg, pem } from '../helpers/app.js'
-import { ascliAssertion, ascliForm, tutorialAssertion } from '../helpers/assertions.js'
+import { ascliAssertion, ascliForm, signAssertion, tutorialAssertion } from '../helpers/assertions.js'
 import { oauthPoster } from '../helpers/oauth.js'
 
 // Configured rules: jti required, only one extra audience, no leeway.
@@ -21,7 +20,7 @@ await call(app, org.adminToken, 'PUT', `/api/v1/clients/${org.clientId}`, { jwt_
 
 const own = (key: typeof userKey.privateKey, sub: string, aud: string, extra: Record<string, unknown> = {}) => {
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ iss: org.clientId, sub, aud, exp: now + 300, iat: now, jti: randomUUID(), ...extra }).setProtectedHeader({ alg: 'RS256' }).sign(key)
+  return signAssertion(key, { iss: org.clientId, sub, aud, exp: now + 300, iat: now, jti: randomUUID(), ...extra }, { alg: 'RS256' })
 }
 
 t.test('REQUIRE_JTI refuses an assertion without jti; ASSERTION_AUDIENCES replaces the AoC audiences', async (t) => {

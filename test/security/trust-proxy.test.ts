@@ -4,9 +4,8 @@
 import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
+import { buildAppForTest, buildTestApp, newOrg, pem, testConfig } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 import { FORM } from '../helpers/oauth.js'
 import { Jar, signIn } from '../helpers/signin.js'
@@ -55,7 +54,7 @@ t.test('behind one trusted hop, a spoofed leftmost address does not escape the p
 })
 
 t.test('a list of trusted proxies: the rightmost untrusted address is the client', async (t) => {
-  const app = await buildApp({ config: testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1,10.9.0.0/16' }), db: ta.handle })
+  const app = await buildAppForTest({ config: testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1,10.9.0.0/16' }), db: ta.handle })
   t.teardown(async () => { await app.close() })
   const codes: number[] = []
   // Two proxies (10.9.0.5, then 127.0.0.1); the client wrote the first entry itself.
