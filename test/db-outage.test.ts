@@ -7,11 +7,11 @@ import { generateKeyPairSync } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { buildApp } from '../src/app.js'
 import { connectPostgres } from '../src/db/connect.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { loggerOptions } from '../src/logger.js'
-import { newOrg, pem, testConfig } from './helpers/app.js'
+import { buildAppForTest, newOrg, pem, testConfig } from './helpers/app.js'
+import { captureText, recordValue } from './helpers/log-capture.js'
 import { ascliAssertion, ascliForm } from './helpers/assertions.js'
 import { FORM } from './helpers/oauth.js'
 import { steadyLoad, type Sample } from './helpers/load.js'
@@ -26,9 +26,15 @@ if (!await canMakePostgres()) {
   const handle = connectPostgres(server.url, 10)
   await migrateToLatest(handle.db)
   const lines: string[] = []
-  const stream = new Writable({ write (chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done() } })
+  const stream = new Writable({
+    write (chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean))
+      captureText(String(chunk))
+      done()
+    }
+  })
   const config = testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
-  const app = await buildApp({ config, db: handle, logger: { ...loggerOptions('info'), stream } })
+  const app = await buildAppForTest({ config, db: handle, logger: { ...loggerOptions('info'), stream } })
   t.teardown(async () => { await app.close(); await handle.close() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -40,6 +46,7 @@ if (!await canMakePostgres()) {
   // the server's own work: on a busy machine the test must not starve the server it measures.
   const RATE = 30
   const assertions = await Promise.all(Array.from({ length: RATE * 35 }, async () => await ascliAssertion(key.privateKey, org.clientId, user.email, org.orgName)))
+  for (const a of assertions) recordValue('assertion', a)
   const tokens = steadyLoad(async (signal) => await fetch(`${base}/api/v1/oauth2/${org.orgName}/token`, {
     method: 'POST', headers: FORM, signal, body: ascliForm(org.clientId, assertions.pop()!)
   }), RATE)

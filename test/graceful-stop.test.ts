@@ -12,6 +12,7 @@ import { TEST_SECRET_KEY } from './helpers/app.js'
 import { ascliAssertion, ascliForm } from './helpers/assertions.js'
 import { serverDatabaseUrl } from './helpers/db.js'
 import { steadyLoad, type Sample } from './helpers/load.js'
+import { captureLevel, captureText, recordValue } from './helpers/log-capture.js'
 import { FORM } from './helpers/oauth.js'
 import { freePort, ROOT, waitReady } from './helpers/process.js'
 
@@ -28,7 +29,7 @@ t.test('SIGTERM under a token load', async (t) => {
     HOME: process.env.HOME ?? '/tmp',
     PORT: String(port),
     DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: captureLevel('info'),
     SHUTDOWN_GRACE: String(GRACE),
     // Off, as in every test app (test/helpers/app.ts): a starved test machine is no overloaded server.
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
@@ -45,6 +46,7 @@ t.test('SIGTERM under a token load', async (t) => {
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     await exited
+    captureText(log)
   })
   // Generous: the embedded database, migrations and the bootstrap's RSA key on a busy machine.
   await waitReady(port, 180_000)
@@ -54,6 +56,8 @@ t.test('SIGTERM under a token load', async (t) => {
 
   // Signed beforehand (each with its own jti): the test process must not starve on a busy machine.
   const assertions = await Promise.all(Array.from({ length: 40 * 15 + 30 }, async () => await ascliAssertion(key, boot.client_id, boot.admin_email, boot.org)))
+  for (const a of assertions) recordValue('assertion', a)
+  for (const v of [boot.admin_password, boot.client_secret]) recordValue(v === boot.admin_password ? 'password' : 'client_secret', v)
   const tokens = steadyLoad(async (signal) => await fetch(`${base}/api/v1/oauth2/${boot.org}/token`, {
     method: 'POST', headers: FORM, signal, body: ascliForm(boot.client_id, assertions.pop()!)
   }), 40)

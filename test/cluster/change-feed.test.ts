@@ -5,11 +5,10 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
 import { connectPostgres } from '../../src/db/connect.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { rotateSigningKey } from '../../src/services/signing-keys.js'
-import { buildTestApp, newOrg, pem, systemSource, testConfig } from '../helpers/app.js'
+import { buildAppForTest, buildTestApp, newOrg, pem, systemSource, testConfig } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 import { serverDatabaseUrl } from '../helpers/db.js'
 import { FORM } from '../helpers/oauth.js'
@@ -30,7 +29,7 @@ if (!server) {
   const instance = async () => {
     const handle = connectPostgres(server.url, 5)
     const config = testConfig()
-    const app = await buildApp({ config, db: handle })
+    const app = await buildAppForTest({ config, db: handle })
     t.teardown(async () => { await app.close(); await handle.close() })
     return { app, handle, config }
   }
