@@ -91,7 +91,8 @@ if (!await canMakePostgres()) {
       const slowest = Math.max(...samples.map((s) => s.doneAt - s.sentAt))
       t.ok(slowest < 5000, `${name}: the slowest answer took ${Math.round(slowest)} ms`)
     }
-    t.same(statuses(sentBetween(tokenSamples, 0, outages[0]!.stopAt)), [200], 'tokens before the outage')
+    // Answered before the stop began; one still in flight when PostgreSQL began to shut down may rightly get its 503.
+    t.same(statuses(tokenSamples.filter((s) => s.doneAt < outages[0]!.stopAt)), [200], 'tokens answered before the outage')
   })
 
   for (const { mode, stoppedAt, restartAt, upAt } of outages) {
