@@ -19,7 +19,7 @@ import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.j
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { registerOverloadGuard } from './plugins/overload.js'
 import { JtiRecorder } from './store/assertion-jtis.js'
-import { purgeExpired } from './services/purge.js'
+import { purgeExpiredOnce } from './services/purge.js'
 import browserRoutes from './routes/browser.js'
 import oauthRoutes from './routes/oauth.js'
 import { registerOrgHostRedirect } from './routes/org-host.js'
@@ -139,9 +139,11 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await app.register(browserRoutes)
     await app.register(apiRoutes, { prefix: '/api/v1' })
     await app.register(applicationEventRoutes, { prefix: '/analytics/v2' })
-    // Expired jti records and revocations are useless; any instance may purge them.
+    // Expired rows are useless. Every instance tries each minute; one at a time does it (an advisory lock).
     const purge = setInterval(() => {
-      purgeExpired(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays }).catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
+      purgeExpiredOnce(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays })
+        .then((removed) => { if (removed) app.log.debug({ removed }, 'purged expired records') })
+        .catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
     }, 60_000)
     purge.unref()
     app.addHook('onClose', async () => { clearInterval(purge) })

@@ -2,7 +2,7 @@
 // until the assertions expire (RFC 7523 §3: replay protection).
 import { sql } from 'kysely'
 import { jtiBatchSize } from '../metrics.js'
-import type { Db } from './db.js'
+import { deleteBatch, type Db } from './db.js'
 
 interface Pending { clientId: string, jti: string, expiresAt: Date, resolve: (fresh: boolean) => void, reject: (err: unknown) => void }
 
@@ -68,7 +68,6 @@ export class JtiRecorder {
 }
 
 /** Deletes the records of assertions that have expired; returns how many. */
-export async function purgeAssertionJtis (db: Db): Promise<number> {
-  const res = await db.deleteFrom('assertion_jtis').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeAssertionJtis (db: Db, limit?: number): Promise<number> {
+  return await deleteBatch(db, 'assertion_jtis', sql`expires_at < now()`, limit)
 }

@@ -2,7 +2,7 @@
 import { sql } from 'kysely'
 import type { AuditChange, AuditEvent, AuditEventsTable } from '../db/schema.js'
 import { newId } from '../ids.js'
-import type { Db } from './db.js'
+import { deleteBatch, type Db } from './db.js'
 
 /** An event to record; the id and time are made here. */
 export type NewAuditEventRow = Omit<AuditEventsTable, 'id' | 'created_at' | 'changes' | 'count' | 'count_key' | 'minute'> & { changes: AuditChange[] }
@@ -51,7 +51,6 @@ export async function listAuditEvents (db: Db, orgId: string, f: AuditEventFilte
 }
 
 /** Deletes the events older than `retentionDays`; returns how many. */
-export async function purgeAuditEvents (db: Db, retentionDays: number): Promise<number> {
-  const res = await db.deleteFrom('audit_events').where('created_at', '<', sql<Date>`now() - make_interval(days => ${retentionDays})`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeAuditEvents (db: Db, retentionDays: number, limit?: number): Promise<number> {
+  return await deleteBatch(db, 'audit_events', sql`created_at < now() - make_interval(days => ${retentionDays})`, limit)
 }

@@ -1,7 +1,7 @@
 // Owner of the `authorization_codes` table. Rows are keyed by the hash of the code.
 import { sql } from 'kysely'
 import type { AuthorizationCode } from '../db/schema.js'
-import type { Db } from './db.js'
+import { deleteBatch, type Db } from './db.js'
 
 /** What a new code is bound to. */
 export interface NewCodeRow {
@@ -81,7 +81,6 @@ export async function deletePendingCodesOf (db: Db, userId: string, clientId: st
  * Deletes codes `retentionSeconds` past their expiry: a used code is kept that long so that its
  * reuse still revokes what it issued while that may live. Returns how many.
  */
-export async function purgeAuthorizationCodes (db: Db, retentionSeconds: number): Promise<number> {
-  const res = await db.deleteFrom('authorization_codes').where('expires_at', '<', sql<Date>`now() - make_interval(secs => ${retentionSeconds})`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeAuthorizationCodes (db: Db, retentionSeconds: number, limit?: number): Promise<number> {
+  return await deleteBatch(db, 'authorization_codes', sql`expires_at < now() - make_interval(secs => ${retentionSeconds})`, limit)
 }

@@ -1,4 +1,4 @@
-import { expressionBuilder, type Kysely } from 'kysely'
+import { expressionBuilder, sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database } from '../db/schema.js'
 
 /** The database or a transaction: every store function takes one first, as kysely's example app does. */
@@ -9,3 +9,17 @@ export type Db = Kysely<Database>
  * statement can read several tables while each table's SQL stays in the module that owns it.
  */
 export const subquery = expressionBuilder<Database, never>()
+
+/** Rows a purge deletes per statement: short locks, short transactions, a steady token path meanwhile. */
+export const PURGE_BATCH = 5000
+
+/**
+ * Deletes at most `limit` rows of `table` that `expired` selects, and says how many. Purges delete in
+ * such batches (services/purge.ts), so that no statement holds millions of row locks or a long
+ * snapshot while the token endpoint writes to the same table. ctid = ANY(ARRAY(...)) is a TID scan.
+ */
+export async function deleteBatch (db: Db, table: keyof Database, expired: RawBuilder<unknown>, limit = PURGE_BATCH): Promise<number> {
+  const t = sql.table(table)
+  const res = await sql`DELETE FROM ${t} WHERE ctid = ANY (ARRAY (SELECT ctid FROM ${t} WHERE ${expired} LIMIT ${limit}))`.execute(db)
+  return Number(res.numAffectedRows ?? 0)
+}

@@ -1,6 +1,6 @@
 // Owner of the `login_failures` table: sign-in attempts counted per key in fixed windows.
 import { sql } from 'kysely'
-import type { Db } from './db.js'
+import { deleteBatch, type Db } from './db.js'
 
 /**
  * Counts one attempt against each key, in one statement: a window that has ended starts again at
@@ -32,7 +32,6 @@ export async function forgiveOneFailure (db: Db, key: string): Promise<void> {
 }
 
 /** Deletes the windows that have ended; returns how many. */
-export async function purgeLoginFailures (db: Db): Promise<number> {
-  const res = await db.deleteFrom('login_failures').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeLoginFailures (db: Db, limit?: number): Promise<number> {
+  return await deleteBatch(db, 'login_failures', sql`expires_at < now()`, limit)
 }

@@ -1,7 +1,7 @@
 // Owner of the `refresh_tokens` table. Rows are keyed by the hash of the token.
 import { sql } from 'kysely'
 import type { RefreshToken } from '../db/schema.js'
-import type { Db } from './db.js'
+import { deleteBatch, type Db } from './db.js'
 
 /** A new refresh token's row. */
 export interface NewRefreshTokenRow {
@@ -87,7 +87,6 @@ export async function markRefreshTokensRevoked (db: Db, holder: RefreshTokenHold
 }
 
 /** Deletes the tokens whose family has ended; returns how many. */
-export async function purgeRefreshTokens (db: Db): Promise<number> {
-  const res = await db.deleteFrom('refresh_tokens').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeRefreshTokens (db: Db, limit?: number): Promise<number> {
+  return await deleteBatch(db, 'refresh_tokens', sql`expires_at < now()`, limit)
 }

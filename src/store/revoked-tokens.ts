@@ -1,6 +1,6 @@
 // Owner of the `revoked_tokens` table: the jtis of access tokens revoked before they expire.
 import { sql } from 'kysely'
-import { subquery, type Db } from './db.js'
+import { type Db, deleteBatch, subquery } from './db.js'
 
 /** Adds access tokens to the revocation list; a jti listed already is left as it is. */
 export async function insertRevocations (db: Db, tokens: ReadonlyArray<{ jti: string, expiresAt: Date }>): Promise<void> {
@@ -15,7 +15,6 @@ export function revokedTokenRow (jti: string) {
 }
 
 /** Deletes the revocations of tokens that have expired anyway; returns how many. */
-export async function purgeRevokedTokens (db: Db): Promise<number> {
-  const res = await db.deleteFrom('revoked_tokens').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst()
-  return Number(res.numDeletedRows)
+export async function purgeRevokedTokens (db: Db, limit?: number): Promise<number> {
+  return await deleteBatch(db, 'revoked_tokens', sql`expires_at < now()`, limit)
 }

@@ -1,0 +1,52 @@
+// The purge (src/services/purge.ts; docs/cluster.md): expired rows go in batches of a bounded size
+// until none is left, live rows stay, and one instance at a time runs it under an advisory lock.
+import { sql } from 'kysely'
+import t from 'tap'
+import { connectPostgres } from '../../src/db/connect.js'
+import { purgeExpired, purgeExpiredOnce } from '../../src/services/purge.js'
+import { PURGE_LOCK, withAdvisoryLock } from '../../src/store/locks.js'
+import { dbKind, testDb } from '../helpers/db.js'
+
+const handle = await testDb()
+t.teardown(async () => { await handle.close() })
+const { db } = handle
+
+async function addJtis (n: number, expired: boolean, prefix: string): Promise<void> {
+  const when = expired ? sql`now() - interval '1 minute'` : sql`now() + interval '1 hour'`
+  await sql`INSERT INTO assertion_jtis (client_id, jti, expires_at) SELECT 'purge-client', ${prefix} || g, ${when} FROM generate_series(1, ${n}) g`.execute(db)
+}
+const count = async (): Promise<number> => Number((await sql<{ n: number }>`SELECT count(*) AS n FROM assertion_jtis WHERE client_id = 'purge-client'`.execute(db)).rows[0]!.n)
+
+t.test('expired rows go in batches until none is left; live rows stay', async (t) => {
+  await addJtis(23, true, 'old-')
+  await addJtis(5, false, 'live-')
+  t.equal(await purgeExpired(db, undefined, 5), 23, '23 expired rows, in five statements of five at most')
+  t.equal(await count(), 5, 'the live ones stay')
+  t.equal(await purgeExpired(db, undefined, 5), 0, 'nothing more')
+})
+
+if (dbKind === 'postgres') {
+  t.test('one instance at a time: while another session holds the lock, the purge skips its turn', async (t) => {
+    // Another instance: its own pool on the same database.
+    const other = connectPostgres(handle.url!, 2)
+    t.teardown(async () => { await other.close() })
+    await addJtis(3, true, 'held-')
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let started: () => void = () => {}
+    const holding = new Promise<void>((resolve) => { started = resolve })
+    const otherRun = withAdvisoryLock(other.db, PURGE_LOCK, async () => { started(); await held; return 'done' })
+    await holding
+    t.equal(await purgeExpiredOnce(db), undefined, 'skipped: the other instance holds the lock')
+    t.equal(await count(), 8, 'and deleted nothing')
+    release()
+    t.same(await otherRun, { ran: true, result: 'done' })
+    t.equal(await purgeExpiredOnce(db), 3, 'runs once the lock is free')
+    t.equal(await count(), 5)
+  })
+} else {
+  t.test('the embedded database has one session: the purge always runs', async (t) => {
+    await addJtis(2, true, 'solo-')
+    t.equal(await purgeExpiredOnce(db), 2)
+  })
+}
