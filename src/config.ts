@@ -16,6 +16,13 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Seconds an instance may serve the signing keys it last read without the change feed (keys/signing-keys.ts
+ * KeyStore). A rotated-in key must be published at least that long before it signs: otherwise an
+ * instance could sign with a key that another's JWKS does not show yet (docs/cluster.md).
+ */
+export const KEY_REFRESH_SECONDS = 5
+
 const Seconds = (def: number, min = 1, max = 31 * 24 * 3600) =>
   Type.Integer({ default: def, minimum: min, maximum: max })
 
@@ -40,7 +47,7 @@ export const EnvSchema = Type.Object({
   SIGNING_ALG: Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('EdDSA')], { default: 'ES256' }),
   SECRET_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_=-]{43,44}$' })),
   ACCESS_TOKEN_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
-  KEY_PUBLISH_DELAY: Seconds(600, 0, 7 * 24 * 3600),
+  KEY_PUBLISH_DELAY: Seconds(600, KEY_REFRESH_SECONDS, 7 * 24 * 3600),
   MIGRATE_ON_START: Type.Boolean({ default: true }),
   BOOTSTRAP: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], { default: 'auto' }),
   BOOTSTRAP_ORG: Type.String({ default: 'demo', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }),

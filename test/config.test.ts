@@ -113,6 +113,8 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['METRICS_PORT', 'prometheus', 'not a port'],
     ['METRICS_PORT', '70000', 'above 65535'],
     ['EVENT_RETENTION_DAYS', '0', 'below a day'],
+    ['KEY_PUBLISH_DELAY', '0', 'no publication before signing'],
+    ['KEY_PUBLISH_DELAY', '4', 'below the instances\' key refresh bound (5 s)'],
     ['SHUTDOWN_GRACE', '-1', 'negative'],
     ['SHUTDOWN_GRACE', '3600', 'above five minutes'],
     ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'slow', 'not a number'],
@@ -210,4 +212,9 @@ t.test('the server refuses PORT=abc: non-zero exit, stderr names PORT', async (t
   t.match(err?.stderr, /PORT/)
   t.match(err?.stderr, /"abc"/)
   t.notMatch(err?.stderr, /at .*\.ts:\d+/, 'a message, not a stack trace')
+})
+
+t.test('KEY_PUBLISH_DELAY: the key refresh bound is the least accepted', async (t) => {
+  t.equal(loadConfig({ KEY_PUBLISH_DELAY: '5' }).keyPublishDelay, 5)
+  t.throws(() => loadConfig({ KEY_PUBLISH_DELAY: '4' }), /^Invalid configuration: KEY_PUBLISH_DELAY must be >= 5, got "4"$/)
 })

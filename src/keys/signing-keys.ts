@@ -1,5 +1,6 @@
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
+import { KEY_REFRESH_SECONDS } from '../config.js'
 import type { SigningKey } from '../db/schema.js'
 import type { Db } from '../store/db.js'
 import * as store from '../store/signing-keys.js'
@@ -81,7 +82,7 @@ export class KeyStore {
   private readonly imported = new Map<string, Promise<CryptoKey>>()
   private readonly privateKeys = new Map<string, KeyObject>()
 
-  constructor (private readonly db: Db, private readonly box: SecretBox, private readonly maxAgeMs = 5000) {}
+  constructor (private readonly db: Db, private readonly box: SecretBox, private readonly maxAgeMs = KEY_REFRESH_SECONDS * 1000) {}
 
   /** Forgets what was read, so the next call reads the table (after a rotation by this instance). */
   invalidate (): void { this.snapshot = undefined }
