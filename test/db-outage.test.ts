@@ -4,14 +4,12 @@
 // succeed again, with no pool connection leaked; a write answered 2xx is kept and a refused one
 // left nothing. The server is this test's own (test/helpers/throwaway-pg.ts), never the shared one.
 import { generateKeyPairSync } from 'node:crypto'
-import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { connectPostgres } from '../src/db/connect.js'
 import { migrateToLatest } from '../src/db/migrate.js'
-import { loggerOptions } from '../src/logger.js'
-import { buildAppForTest, newOrg, pem, testConfig } from './helpers/app.js'
-import { captureText, recordValue } from './helpers/log-capture.js'
+import { buildAppForTest, memoryLogger, newOrg, pem, testConfig } from './helpers/app.js'
+import { recordValue } from './helpers/log-capture.js'
 import { ascliAssertion, ascliForm } from './helpers/assertions.js'
 import { FORM } from './helpers/oauth.js'
 import { steadyLoad, type Sample } from './helpers/load.js'
@@ -25,16 +23,9 @@ if (!await canMakePostgres()) {
   t.teardown(server.remove)
   const handle = connectPostgres(server.url, 10)
   await migrateToLatest(handle.db)
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean))
-      captureText(String(chunk))
-      done()
-    }
-  })
+  const { logger, lines } = memoryLogger('info')
   const config = testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
-  const app = await buildAppForTest({ config, db: handle, logger: { ...loggerOptions('info'), stream } })
+  const app = await buildAppForTest({ config, db: handle, logger })
   t.teardown(async () => { await app.close(); await handle.close() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

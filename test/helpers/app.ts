@@ -71,6 +71,12 @@ export async function buildTestApp (t: Tap, env: Record<string, string> = {}, lo
  * assertions count on).
  */
 export async function buildLoggingTestApp (t: Tap, level: string, env: Record<string, string> = {}): Promise<TestApp & { lines: string[] }> {
+  const { logger, lines } = memoryLogger(level)
+  return { ...await buildTestApp(t, env, logger), lines }
+}
+
+/** The app's own logger options at `level`, writing into `lines` (and into the log capture). */
+export function memoryLogger (level: string): { logger: NonNullable<BuildOptions['logger']>, lines: string[] } {
   const lines: string[] = []
   const stream = new Writable({
     write (chunk, _enc, done) {
@@ -79,7 +85,7 @@ export async function buildLoggingTestApp (t: Tap, level: string, env: Record<st
       done()
     }
   })
-  return { ...await buildTestApp(t, env, { ...loggerOptions(level), stream }), lines }
+  return { logger: { ...loggerOptions(level), stream }, lines }
 }
 
 /** A token issued straight from the key store (never through a response), recorded for the log scan. */
