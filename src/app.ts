@@ -12,7 +12,9 @@ import { resolveMasterKey } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
-import { changeFeedUp, changeNotifications, httpDuration, sources as metricSources } from './metrics.js'
+import { changeFeedUp, changeNotifications, httpDuration, redisUp, sources as metricSources } from './metrics.js'
+import { connectRedis, type RedisHandle } from './db/redis.js'
+import { rateLimitStoreLog } from './plugins/token-rate-limit.js'
 import { listenForChanges, type ChangeFeed } from './db/change-feed.js'
 import { startMetricsListener } from './plugins/metrics-listener.js'
 import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.js'
@@ -60,6 +62,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   const handle = opts.db ?? await openDatabase(config)
   const ownsDb = !opts.db
   let feed: ChangeFeed | undefined
+  let redis: RedisHandle | undefined
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
@@ -106,6 +109,19 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       const opened = feed
       app.addHook('onClose', async () => { await opened.close() })
     }
+    if (config.redisUrl !== undefined) {
+      // The token endpoint's limits are counted here, shared by every instance (docs/cluster.md).
+      redis = await connectRedis(config.redisUrl, {
+        state: (up, reason) => {
+          redisUp.set(up ? 1 : 0)
+          if (up) app.log.info('Redis answers: the rate limits are shared by every instance')
+          else rateLimitStoreLog.warn(app.log, { reason }, 'Redis does not answer: the rate limits fail open until it is back; reconnecting')
+        }
+      })
+      ctx.redis = redis
+      const opened = redis
+      app.addHook('onClose', async () => { await opened.close() })
+    }
     app.decorateRequest('caller', null)
     app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
     // By the route's pattern, never the path itself: an id or an org name must not become a label.
@@ -150,6 +166,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     return app
   } catch (err) {
     await feed?.close()
+    await redis?.close()
     if (ownsDb) await handle.close().catch(() => {})
     throw err
   }

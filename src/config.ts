@@ -40,6 +40,8 @@ export const EnvSchema = Type.Object({
   PUBLIC_URL: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
   BASE_DOMAIN: Type.Optional(Type.String({ pattern: '^[a-z0-9.-]+(:[0-9]+)?$' })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', maxLength: 2048 })),
+  REDIS_KEY_PREFIX: Type.String({ default: 'aoc:', pattern: '^[A-Za-z0-9:._-]{1,64}$' }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   ADMIN_TOKEN_TTL: Seconds(1800, 60, 24 * 3600),
@@ -96,6 +98,10 @@ export interface Config {
   baseDomain: string
   /** Undefined means the embedded PGlite database under dataDir. */
   databaseUrl?: string
+  /** Unset: each instance counts its rate limits in memory. Set: the counters live in this Redis, shared by all instances. */
+  redisUrl?: string
+  /** Prefix of every Redis key, so that deployments may share one Redis. */
+  redisKeyPrefix: string
   dataDir: string
   logLevel: string
   adminTokenTtl: number
@@ -234,7 +240,7 @@ addFormats(ajv)
 const validateEnv = ajv.compile(EnvSchema)
 
 // Values a message must not repeat: a key, and URLs that may carry a password in their user info.
-const HIDDEN_VALUES = new Set(['SECRET_ENCRYPTION_KEY', 'DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
+const HIDDEN_VALUES = new Set(['SECRET_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
 
 /** Reads and validates the configuration; throws a ConfigError naming the first bad variable. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
@@ -271,6 +277,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   } else if (e.DATABASE_URL) {
     throw new ConfigError('SECRET_ENCRYPTION_KEY', 'Invalid configuration: SECRET_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64: openssl rand -base64 32)')
   }
+  if (e.REDIS_URL !== undefined && !URL.canParse(e.REDIS_URL)) {
+    throw new ConfigError('REDIS_URL', 'Invalid configuration: REDIS_URL is not a URL (redis://host:6379 or rediss://…)')
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -278,6 +287,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     baseDomain: e.BASE_DOMAIN ?? url.host,
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     adminTokenTtl: e.ADMIN_TOKEN_TTL,

@@ -6,6 +6,7 @@ import type { KeyStore } from './keys/signing-keys.js'
 import type { SecretBox } from './keys/secret-box.js'
 import type { HotRows } from './cache/hot-rows.js'
 import type { JtiRecorder } from './store/assertion-jtis.js'
+import type { RedisHandle } from './db/redis.js'
 
 /** What every route and service may use: built once in app.ts, decorated onto the app as `ctx`. */
 export interface AppContext {
@@ -22,6 +23,8 @@ export interface AppContext {
   lifecycle: { draining: boolean }
   /** Whether this instance hears of every committed change (db/change-feed.ts); absent on the embedded database. */
   changeFeed?: { up: () => boolean }
+  /** With REDIS_URL: the connection that shares the rate-limit counters between instances (db/redis.ts). */
+  redis?: RedisHandle
 }
 
 /** The caller of a REST request, from a verified access token. */

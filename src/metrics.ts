@@ -69,6 +69,18 @@ export const changeFeedUp = new Gauge({
   registers: [registry]
 })
 
+export const redisUp = new Gauge({
+  name: 'aoc_redis_up',
+  help: '1 while the Redis that shares the rate-limit counters answers, 0 while it does not (absent without REDIS_URL)',
+  registers: [registry]
+})
+
+export const rateLimitStoreErrors = new Counter({
+  name: 'aoc_rate_limit_store_errors_total',
+  help: 'Requests let through unlimited because their rate-limit counter in Redis was out of reach (the limits fail open)',
+  registers: [registry]
+})
+
 export const jtiBatchSize = new Histogram({
   name: 'aoc_jti_batch_size',
   help: 'Assertion jtis recorded per database insert (requests that arrived together)',

@@ -1,7 +1,9 @@
 // The token, introspection and revocation endpoints' rate limit (TOKEN_RATE_LIMIT_PER_MINUTE), per
-// source address and per client, on @fastify/rate-limit's counters.
+// source address and per client, on @fastify/rate-limit's counters: in this instance's memory, or
+// with REDIS_URL in Redis, shared by every instance (docs/cluster.md "Shared rate limits").
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { ThrottledWarning } from '../logger.js'
 import { rateLimited } from '../metrics.js'
 import { RateLimited } from '../oauth/errors.js'
 
@@ -15,6 +17,11 @@ export interface TokenRateLimitOptions {
   /** requests per minute per key; 0 turns the limit off */
   perMinute: number
   store?: RateLimitStoreOptions
+  /**
+   * Given, a store that fails (Redis away or too slow) lets the request through and this is told:
+   * the limits fail open rather than refuse every request because a counter is out of reach.
+   */
+  onStoreError?: (err: unknown) => void
 }
 
 /** The two counts. Each throws RateLimited (429 with Retry-After) past the limit. */
@@ -36,6 +43,9 @@ function endpointOf (request: FastifyRequest): string {
   return ['token', 'introspect', 'revoke'].includes(last) ? last : 'other'
 }
 
+/** Redis away: one warning a minute, whether its connection dropped or a count failed (README "Shared rate limits"). */
+export const rateLimitStoreLog = new ThrottledWarning(60_000)
+
 const OFF: TokenRateLimiter = { byAddress: async () => {}, byClient: async () => {} }
 
 /** Registers @fastify/rate-limit on `app` (no global hook) and answers the two counts. */
@@ -46,8 +56,18 @@ export async function tokenRateLimit (app: FastifyInstance, opts: TokenRateLimit
   const window = { max: opts.perMinute, timeWindow: 60_000 }
   const addressLimit = app.createRateLimit({ ...window, keyGenerator: (r) => 'ip:' + r.ip })
   const clientLimit = app.createRateLimit({ ...window, keyGenerator: (r) => 'client:' + clientOf.get(r)! })
+  const count = async (limit: typeof addressLimit, request: FastifyRequest): Promise<Awaited<ReturnType<typeof limit>> | undefined> => {
+    if (!opts.onStoreError) return await limit(request)
+    try {
+      return await limit(request)
+    } catch (err) {
+      opts.onStoreError(err)
+      return undefined
+    }
+  }
   const enforce = async (limit: typeof addressLimit, request: FastifyRequest): Promise<void> => {
-    const result = await limit(request)
+    const result = await count(limit, request)
+    if (result === undefined) return
     if (!result.isAllowed && result.isExceeded) {
       rateLimited.inc({ endpoint: endpointOf(request) })
       throw new RateLimited(Math.max(1, result.ttlInSeconds))

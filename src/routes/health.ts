@@ -6,9 +6,10 @@ import { databaseOutageLog } from '../plugins/errors.js'
 import { exemptFromOverload } from '../plugins/overload.js'
 
 const Status = Type.Object({
-  status: Type.String({ description: '`ok`; `degraded` (still ready: the change feed is down, cached rows live a second at most); or `unavailable` with the reason' }),
+  status: Type.String({ description: '`ok`; `degraded` (still ready: the change feed is down, cached rows live a second at most; or Redis is down, the rate limits fail open); or `unavailable` with the reason' }),
   database: Type.Optional(Type.String()),
   change_feed: Type.Optional(Type.Union([Type.Literal('up'), Type.Literal('down')], { description: 'PostgreSQL only: whether this instance hears of every change (docs/cluster.md)' })),
+  redis: Type.Optional(Type.Union([Type.Literal('up'), Type.Literal('down')], { description: 'With REDIS_URL only: whether the Redis that shares the rate limits answers; while it does not, the limits fail open' })),
   reason: Type.Optional(Type.Union([Type.Literal('draining'), Type.Literal('overloaded'), Type.Literal('database')], {
     description: 'draining: the server is stopping (SIGTERM); overloaded: past OVERLOAD_* limits; database: it does not answer within 2 s'
   }))
@@ -34,9 +35,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (app.isUnderPressure()) return unready('overloaded')
     try {
       await pingDatabase(ctx.db)
-      if (!ctx.changeFeed) return { status: 'ok', database: ctx.dbKind }
-      const up = ctx.changeFeed.up()
-      return { status: up ? 'ok' : 'degraded', database: ctx.dbKind, change_feed: up ? 'up' as const : 'down' as const }
+      const state = (up: boolean) => up ? 'up' as const : 'down' as const
+      const feed = ctx.changeFeed && state(ctx.changeFeed.up())
+      const redis = ctx.redis && state(ctx.redis.up())
+      return {
+        status: feed === 'down' || redis === 'down' ? 'degraded' : 'ok',
+        database: ctx.dbKind,
+        ...(feed && { change_feed: feed }),
+        ...(redis && { redis })
+      }
     } catch (err) {
       const { code, message } = err as { code?: unknown, message?: unknown }
       databaseOutageLog.warn(request.log, { db_error: { code, message } }, 'readiness check failed: the database does not answer')

@@ -5,7 +5,7 @@ import { METADATA_ROUTE, OAUTH_ORG_ROUTE } from '../paths.js'
 import { NotFoundError } from '../errors.js'
 import { identifyClient, type SecretRequirement } from '../oauth/client-auth.js'
 import { InvalidRequest, OAuthError } from '../oauth/errors.js'
-import { grantLabel, tokenErrors, tokensIssued } from '../metrics.js'
+import { grantLabel, rateLimitStoreErrors, tokenErrors, tokensIssued } from '../metrics.js'
 import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
@@ -13,7 +13,7 @@ import { GRANTS } from '../oauth/grants/index.js'
 import { handleTokenRequest } from '../oauth/token-endpoint.js'
 import { registerClientCors } from '../plugins/client-cors.js'
 import { isOAuthPath } from '../plugins/oauth-errors.js'
-import { tokenRateLimit } from '../plugins/token-rate-limit.js'
+import { rateLimitStoreLog, tokenRateLimit } from '../plugins/token-rate-limit.js'
 import { OrgParams } from './schemas.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
@@ -92,7 +92,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Per source address, counted on every request; per client, counted once the client has proved
   // itself (grants call `clientProven`). Neither a client nor a host can starve the others.
-  const limits = await tokenRateLimit(app, { perMinute: ctx.config.tokenRateLimitPerMinute })
+  // With REDIS_URL every instance counts in the same Redis keys; while Redis is away the limits
+  // fail open (a counter out of reach must not refuse every token request).
+  const redis = ctx.redis
+  const limits = await tokenRateLimit(app, {
+    perMinute: ctx.config.tokenRateLimitPerMinute,
+    ...(redis && {
+      store: { redis: redis.client, nameSpace: `${ctx.config.redisKeyPrefix}rate:` },
+      onStoreError: (err) => {
+        rateLimitStoreErrors.inc()
+        const { code, message } = err as { code?: unknown, message?: unknown }
+        rateLimitStoreLog.warn(app.log, { redis_error: { code, message } }, 'a rate-limit count failed in Redis: the limits fail open until it answers')
+      }
+    })
+  })
   const limitHooks = [limits.byAddress]
   const countForClient = limits.byClient
   // A preflight costs a query (which client lists the origin?): it counts against its address too.
