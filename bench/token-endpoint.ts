@@ -10,7 +10,10 @@
  * BENCH_INTROSPECT_DURATION (0 skips that phase), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_MAX_RATE (assertions signed
  * per second of the token phase), BENCH_SKIP_BUILD=1, BENCH_CPU_PROF=<dir> (server --cpu-prof),
  * BENCH_TRACE=1 (the server exports traces to an OTLP receiver in this process, which counts and
- * drops them: what tracing costs the server, with a collector that never makes it wait).
+ * drops them: what tracing costs the server, with a collector that never makes it wait),
+ * BENCH_PURGE_ROWS=<n> (after the token phase, n expired jti rows are added and a second token phase
+ * runs while the purge deletes them, as the instance that holds the purge lock would: the p99 of
+ * the two phases side by side; the server's own purge timer is off, PURGE_INTERVAL=0).
  * Other variables (DB_POOL_MAX, SIGNING_ALG, OTEL_EXPORTER_OTLP_PROTOCOL...) pass through to the server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -22,7 +25,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { sql } from 'kysely'
 import pg from 'pg'
+import { connectPostgres } from '../src/db/connect.js'
+import { purgeExpiredOnce } from '../src/services/purge.js'
+import { PURGE_BATCH } from '../src/store/db.js'
 import { coreSpeed, cpuShares, cpuTicks } from './host.js'
 import type { LoadJob, LoadResult } from './load.js'
 
@@ -51,6 +58,7 @@ const WARMUP = intEnv('BENCH_WARMUP', 3, 0)
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 64)
 const MAX_RATE = intEnv('BENCH_MAX_RATE', 12000)
 const TRACE = env.BENCH_TRACE === '1'
+const PURGE_ROWS = intEnv('BENCH_PURGE_ROWS', 0, 0)
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -245,6 +253,31 @@ function printTable (phases: Phase[]): void {
   for (const r of rows) console.log(r.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  '))
 }
 
+/**
+ * Adds `PURGE_ROWS` expired jti rows (not timed against the server: before the phase), then runs
+ * `phase` while the product's own purge (services/purge.ts, under its advisory lock, on a pool of
+ * its own as an instance's would be) deletes them.
+ */
+async function purgePhase (dbUrl: string, phase: () => Promise<void>): Promise<{ removed: number, seconds: number, insertS: number }> {
+  const handle = connectPostgres(dbUrl, 2)
+  try {
+    console.log(`adding ${PURGE_ROWS} expired jti rows...`)
+    const t0 = performance.now()
+    await sql`INSERT INTO assertion_jtis (client_id, jti, expires_at)
+      SELECT 'purge-bench', 'expired-' || g, now() - interval '1 hour' FROM generate_series(1, ${PURGE_ROWS}) g`.execute(handle.db)
+    await sql`ANALYZE assertion_jtis`.execute(handle.db)
+    const insertS = (performance.now() - t0) / 1000
+    const started = performance.now()
+    let seconds = NaN
+    const purging = purgeExpiredOnce(handle.db).then((removed) => { seconds = (performance.now() - started) / 1000; return removed ?? 0 })
+    await phase()
+    const removed = await purging
+    return { removed, seconds, insertS }
+  } finally {
+    await handle.close()
+  }
+}
+
 async function main (): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aoc-bench-'))
   const dbName = `bench_${randomBytes(6).toString('hex')}`
@@ -287,6 +320,7 @@ async function main (): Promise<number> {
       HOST: '127.0.0.1',
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATA_DIR: dir,
+      ...(PURGE_ROWS > 0 ? { PURGE_INTERVAL: '0' } : {}),
       ...(receiver ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } : {})
     }
     if (receiver) console.log(`tracing on: the server exports to ${receiver.url} (${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'})`)
@@ -301,16 +335,19 @@ async function main (): Promise<number> {
 
     const warmCount = WARMUP * MAX_RATE
     const mainCount = DURATION * MAX_RATE
+    const purgeCount = PURGE_ROWS > 0 ? mainCount : 0
     const t0 = Date.now()
-    console.log(`signing ${warmCount + mainCount + 1} RS256 assertions (not timed)...`)
+    console.log(`signing ${warmCount + mainCount + purgeCount + 1} RS256 assertions (not timed)...`)
     const pem = userKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-    const assertions = await signAssertions(pem, warmCount + mainCount + 1, client.id)
+    const assertions = await signAssertions(pem, warmCount + mainCount + purgeCount + 1, client.id)
     console.log(`  signed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     const spare = assertions.pop()!
     const warmFile = path.join(dir, 'warm.txt')
     const mainFile = path.join(dir, 'main.txt')
     fs.writeFileSync(warmFile, assertions.slice(0, warmCount).map((a) => tokenForm(client.id, a)).join('\n'))
-    fs.writeFileSync(mainFile, assertions.slice(warmCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    const purgeFile = path.join(dir, 'purge.txt')
+    fs.writeFileSync(mainFile, assertions.slice(warmCount, warmCount + mainCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    if (purgeCount > 0) fs.writeFileSync(purgeFile, assertions.slice(warmCount + mainCount).map((a) => tokenForm(client.id, a)).join('\n'))
     assertions.length = 0
 
     const serverArgs = [...(env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : []), 'dist/server.js']
@@ -374,10 +411,22 @@ async function main (): Promise<number> {
     }
     await measure('jwt-bearer token', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: mainFile })
     if (INTROSPECT_DURATION > 0) await measure('introspect', { ...introspectJob, duration: INTROSPECT_DURATION })
+    const purge = PURGE_ROWS > 0
+      ? await purgePhase(dbUrl.toString(), async () => { await measure('token during purge', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: purgeFile }) })
+      : undefined
 
     const mem = memory(pid)
     console.log('')
     printTable(phases)
+    if (purge) {
+      const before = phases.find((p) => p.name === 'jwt-bearer token')!.result
+      const during = phases.find((p) => p.name === 'token during purge')!.result
+      console.log(`purge: ${purge.removed} expired jti rows added in ${purge.insertS.toFixed(1)} s, deleted in ${purge.seconds.toFixed(1)} s ` +
+        `(${(purge.removed / purge.seconds).toFixed(0)} rows/s, batches of ${PURGE_BATCH}), over ${(100 * Math.min(1, purge.seconds / during.seconds)).toFixed(0)}% of the phase`)
+      console.log(`token p99 during the purge / without it: ${during.p99.toFixed(1)} / ${before.p99.toFixed(1)} ms = ${(during.p99 / before.p99).toFixed(2)} (aim: at most 1.20); ` +
+        `tokens/s ${during.rps.toFixed(0)} / ${before.rps.toFixed(0)}`)
+      if (purge.removed < PURGE_ROWS) console.log(`INVALID: the purge removed ${purge.removed} of ${PURGE_ROWS} rows`)
+    }
     console.log(`server VmHWM (peak RSS over its life): ${((mem?.hwm ?? NaN) / 1024).toFixed(0)} MB; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     let valid = true
     if (receiver && receiver.received.exports === 0) {
@@ -392,6 +441,7 @@ async function main (): Promise<number> {
         console.log(`INVALID: ${p.name} had ${r.non2xx} non-2xx answers ${JSON.stringify(r.statusCodes)}, ${r.errors} connection errors, ${r.timeouts} timeouts`)
       }
     }
+    if (purge && purge.removed < PURGE_ROWS) valid = false
     return valid ? 0 : 1
   } finally {
     if (server) await stopServer(server)

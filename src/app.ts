@@ -155,14 +155,16 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await app.register(browserRoutes)
     await app.register(apiRoutes, { prefix: '/api/v1' })
     await app.register(applicationEventRoutes, { prefix: '/analytics/v2' })
-    // Expired rows are useless. Every instance tries each minute; one at a time does it (an advisory lock).
-    const purge = setInterval(() => {
-      purgeExpiredOnce(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays })
-        .then((removed) => { if (removed) app.log.debug({ removed }, 'purged expired records') })
-        .catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
-    }, 60_000)
-    purge.unref()
-    app.addHook('onClose', async () => { clearInterval(purge) })
+    // Expired rows are useless. Every instance tries each PURGE_INTERVAL; one at a time does it (an advisory lock).
+    if (config.purgeInterval > 0) {
+      const purge = setInterval(() => {
+        purgeExpiredOnce(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays })
+          .then((removed) => { if (removed) app.log.debug({ removed }, 'purged expired records') })
+          .catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
+      }, config.purgeInterval * 1000)
+      purge.unref()
+      app.addHook('onClose', async () => { clearInterval(purge) })
+    }
     return app
   } catch (err) {
     await feed?.close()

@@ -75,6 +75,7 @@ export const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_ADDRESS: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
   LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600),
   EVENT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, maximum: 36500 }),
+  PURGE_INTERVAL: Seconds(60, 0, 24 * 3600),
   // OpenTelemetry's own variable names (README "Traces"): an operator sets them as for any other
   // OTel SDK. Traces are off unless one of the two endpoints is set.
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
@@ -152,6 +153,8 @@ export interface Config {
   loginFailureWindow: number
   /** Days an audit event is kept (the purge deletes older ones). */
   eventRetentionDays: number
+  /** Seconds between purges of expired rows (one instance at a time runs each); 0: this instance never purges. */
+  purgeInterval: number
   /** Where spans are exported (OTLP over HTTP); undefined: tracing is off and no OTel SDK is loaded. */
   tracing?: TracingConfig
 }
@@ -324,6 +327,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
+    purgeInterval: e.PURGE_INTERVAL,
     tracing: parseTracing(e)
   }
 }

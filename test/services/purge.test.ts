@@ -5,6 +5,7 @@ import t from 'tap'
 import { connectPostgres } from '../../src/db/connect.js'
 import { purgeExpired, purgeExpiredOnce } from '../../src/services/purge.js'
 import { PURGE_LOCK, withAdvisoryLock } from '../../src/store/locks.js'
+import { buildAppForTest, testConfig } from '../helpers/app.js'
 import { dbKind, testDb } from '../helpers/db.js'
 
 const handle = await testDb()
@@ -50,3 +51,21 @@ if (dbKind === 'postgres') {
     t.equal(await purgeExpiredOnce(db), 2)
   })
 }
+
+t.test('PURGE_INTERVAL: an app purges on its timer; with 0 it never does', async (t) => {
+  const build = async (interval: string) => {
+    const app = await buildAppForTest({ config: testConfig({ PURGE_INTERVAL: interval }), db: handle })
+    t.teardown(async () => { await app.close() })
+    return app
+  }
+  const off = await build('0')
+  await addJtis(4, true, 'timer-off-')
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  t.equal(await count(), 9, 'with 0, the expired rows are still there 2.5 s later (5 live + 4 expired)')
+  await off.close()
+  await build('1')
+  // Within a second or two; 20 s allows for a starved test machine.
+  const end = Date.now() + 20_000
+  while (await count() > 5 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(await count(), 5, 'every second: the expired rows go, the live ones stay')
+})
