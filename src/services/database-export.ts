@@ -31,8 +31,12 @@ function notEmpty (what: string): ExportRefused {
   return new ExportRefused(`the target database is not empty: ${what}; db export copies only into an empty database, and has written nothing`)
 }
 
-/** Refuses, before writing anything, a target that holds rows or a migration this build does not have. */
-async function checkTargetEmpty (target: Kysely<any>, ours: readonly string[]): Promise<void> {
+/**
+ * Refuses, before writing anything, a target that holds rows or a migration this build does not
+ * have. exportDatabase checks it too; the CLI asks first, so that a refusal never opens the source.
+ */
+export async function checkTargetEmpty (target: Kysely<any>, ours?: readonly string[]): Promise<void> {
+  ours ??= await knownMigrations()
   const ahead = (await appliedMigrations(target)).find((m) => !ours.includes(m))
   if (ahead) throw notEmpty(`it has migration ${ahead}, which this aoc-auth does not have`)
   // Any table of the schema, ours or not: a database another application writes to is no place to move into.

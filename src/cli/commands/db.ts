@@ -2,8 +2,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { loadConfig, type Config } from '../../config.js'
-import { connectPglite, connectPostgres } from '../../db/connect.js'
-import { exportDatabase, ExportRefused } from '../../services/database-export.js'
+import { connectPglite, connectPostgres, type DbHandle } from '../../db/connect.js'
+import { checkTargetEmpty, exportDatabase, ExportRefused } from '../../services/database-export.js'
 import { CliError, printJson } from '../context.js'
 
 const DEFAULT_BATCH = 1000
@@ -66,16 +66,19 @@ export function registerDb (program: Command): void {
     .description('copy the embedded database (PGlite under DATA_DIR) into an empty PostgreSQL database, every table as it is: ' +
       'organizations, users, clients and their secrets, signing keys, consents, refresh tokens. Stop the server first.')
     .requiredOption('--to <url>', 'the target PostgreSQL database, postgres://user@host:port/database; it must be empty ' +
-      '(a password is better in PGPASSWORD or ~/.pgpass than in a URL that ps shows)')
+      '(a password is better in PGPASSWORD than in a URL that ps shows)')
     .option('--batch-size <rows>', 'rows read and written per statement', batchSize, DEFAULT_BATCH)
     .action(async (opts: { to: string, batchSize: number }) => {
       const config = loadConfig()
       if (config.databaseUrl) throw new CliError('db export reads the embedded database under DATA_DIR: unset DATABASE_URL, and name the target with --to')
       const url = targetUrl(opts.to)
-      const source = await connectPglite(await embeddedDir(config))
+      const dir = await embeddedDir(config)
       const target = connectPostgres(opts.to, 2)
+      let source: DbHandle | undefined
       const started = Date.now()
       try {
+        await checkTargetEmpty(target.db)
+        source = await connectPglite(dir)
         const result = await exportDatabase(source.db, target.db, { batchSize: opts.batchSize })
         printJson({
           target: shown(url),
@@ -91,7 +94,7 @@ export function registerDb (program: Command): void {
         throw err
       } finally {
         await target.close()
-        await source.close()
+        await source?.close()
       }
     })
 }
