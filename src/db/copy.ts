@@ -28,6 +28,15 @@ export async function appliedMigrations (db: AnyDb): Promise<string[]> {
   return rows.map((r) => r.name)
 }
 
+/** The names of the tables of the current schema but the migrator's (a partitioned table by its parent). */
+export async function tableNames (db: AnyDb): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT c.relname AS name FROM pg_class c
+    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+    ORDER BY c.relname`.execute(db)
+  return rows.map((r) => r.name).filter((n) => !MIGRATOR_TABLES.includes(n))
+}
+
 /**
  * The tables of the current schema but the migrator's, each before every table whose foreign keys
  * point at it, so rows can be inserted in this order with every constraint checked as it goes. A
@@ -35,10 +44,7 @@ export async function appliedMigrations (db: AnyDb): Promise<string[]> {
  * an insert into it is routed to the right one.
  */
 export async function tablesInCopyOrder (db: AnyDb): Promise<CopyTable[]> {
-  const { rows: tables } = await sql<{ name: string }>`
-    SELECT c.relname AS name FROM pg_class c
-    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    ORDER BY c.relname`.execute(db)
+  const names = await tableNames(db)
   // Generated columns are computed by the target and may not be written.
   const { rows: columns } = await sql<{ table: string, column: string }>`
     SELECT c.relname AS table, a.attname AS column FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -50,7 +56,6 @@ export async function tablesInCopyOrder (db: AnyDb): Promise<CopyTable[]> {
     JOIN pg_class ch ON ch.oid = k.conrelid JOIN pg_class pa ON pa.oid = k.confrelid
     WHERE k.contype = 'f' AND k.connamespace = current_schema()::regnamespace`.execute(db)
 
-  const names = tables.map((t) => t.name).filter((n) => !MIGRATOR_TABLES.includes(n))
   const parents = new Map(names.map((n) => [n, new Set<string>()]))
   // A table that references itself needs its rows in an order of their own; none of ours does, and
   // such a reference is not an edge between tables.

@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely'
 import {
   appliedMigrations, beginCopy, countRows, endCopy, firstTableWithRows, insertRows, knownMigrations, readRowsInBatches,
-  tablesInCopyOrder, type CopyTable
+  tableNames, tablesInCopyOrder, type CopyTable
 } from '../db/copy.js'
 import { migrateToLatest } from '../db/migrate.js'
 
@@ -40,7 +40,7 @@ export async function checkTargetEmpty (target: Kysely<any>, ours?: readonly str
   const ahead = (await appliedMigrations(target)).find((m) => !ours.includes(m))
   if (ahead) throw notEmpty(`it has migration ${ahead}, which this aoc-auth does not have`)
   // Any table of the schema, ours or not: a database another application writes to is no place to move into.
-  const full = await firstTableWithRows(target, (await tablesInCopyOrder(target)).map((t) => t.name))
+  const full = await firstTableWithRows(target, await tableNames(target))
   if (full) throw notEmpty(`table ${full} has rows`)
 }
 
