@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import { Command } from 'commander'
 import { registerClient } from './commands/client.js'
+import { registerDb } from './commands/db.js'
 import { registerKeys } from './commands/keys.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerOrg } from './commands/org.js'
@@ -29,5 +30,6 @@ export function buildProgram (): Command {
   registerClient(program)
   registerKeys(program)
   registerToken(program)
+  registerDb(program)
   return program
 }
