@@ -8,9 +8,12 @@ import { ROOT } from './process.js'
 /** The committed balancer configuration that docker-compose.cluster.yml mounts. */
 export const HAPROXY_CFG = path.join(ROOT, 'deploy', 'haproxy.cfg')
 
-/** The binary the tests run: HAPROXY_PATH when set, else `haproxy` on PATH (Debian's /usr/sbin/haproxy). */
+/** Where Debian's `haproxy` package puts it: in sbin, which a non-root PATH may lack. */
+const DEBIAN_HAPROXY = '/usr/sbin/haproxy'
+
+/** The binary the tests run: HAPROXY_PATH when set, else Debian's, else `haproxy` on PATH. */
 export function haproxyPath (): string {
-  return process.env.HAPROXY_PATH || 'haproxy'
+  return process.env.HAPROXY_PATH || (fs.existsSync(DEBIAN_HAPROXY) ? DEBIAN_HAPROXY : 'haproxy')
 }
 
 /** True when a missing HAProxy must fail the test rather than skip it (REQUIRE_HAPROXY=1, which .ci/run sets). */
