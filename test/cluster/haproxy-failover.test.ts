@@ -12,14 +12,15 @@ import { createPrivateKey } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import YAML from 'yaml'
 import { TEST_SECRET_KEY } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 import { serverDatabaseUrl } from '../helpers/db.js'
-import { haproxyPath, haproxyRequired, haproxyUnavailable, loggedRequests, loopbackConfig, RESPONSE_COUNTERS, serverStates, type ServerStat } from '../helpers/haproxy.js'
+import { HAPROXY_CFG, haproxyPath, haproxyRequired, haproxyUnavailable, loggedRequests, loopbackConfig, RESPONSE_COUNTERS, serverStates, type ServerStat } from '../helpers/haproxy.js'
 import { steadyLoad, type Sample } from '../helpers/load.js'
 import { captureLevel, captureText, recordValue } from '../helpers/log-capture.js'
 import { FORM } from '../helpers/oauth.js'
-import { freePort, start, waitReady } from '../helpers/process.js'
+import { freePort, ROOT, start, waitReady } from '../helpers/process.js'
 
 /** Token requests a second through the balancer: modest, the machine is shared. */
 const RATE = 100
@@ -214,4 +215,41 @@ t.test('three instances behind HAProxy: SIGKILL of one, then SIGTERM of another,
   t.equal(exit.code, 0, `${stopped} exits 0`)
   t.equal(finalStates[survivor]?.status, 'UP', `${survivor} is still up`)
   t.ok(afterTerm.filter((s) => s.sentAt > termAt + GRACE * 1000 + 500).every((s) => s.route?.server === survivor), `after ${stopped} stopped, ${survivor} served everything`)
+})
+
+// No Docker daemon in CI: what the compose file promises is checked on its text, and the balancer it
+// mounts is the one the test above runs.
+t.test('docker-compose.cluster.yml: three instances with one configuration, reachable only through HAProxy running deploy/haproxy.cfg', {
+  skip: process.env.TEST_DATABASE_URL ? 'runs in the embedded-database pass' : false
+}, async (t) => {
+  const compose = YAML.parse(await fs.readFile(path.join(ROOT, 'docker-compose.cluster.yml'), 'utf8'), { merge: true })
+  const services = compose.services as Record<string, any>
+  const cfg = await fs.readFile(HAPROXY_CFG, 'utf8')
+  const servers = [...cfg.matchAll(/^\s*server (\S+) (\S+):(\d+)\b/gm)].map((m) => ({ name: m[1], host: m[2], port: m[3] }))
+  t.same(servers.map((s) => s.name), [...NAMES], 'HAProxy balances over auth1, auth2 and auth3')
+  for (const s of servers) {
+    t.equal(s.host, s.name, `${s.name}: by its service name`)
+    t.equal(s.port, '3000', `${s.name}: on the image's port`)
+  }
+  const env = NAMES.map((n) => services[n]?.environment as Record<string, string>)
+  for (const [i, name] of NAMES.entries()) {
+    const e = env[i]!
+    t.ok(services[name].build, `${name} is built from this directory`)
+    t.notOk(services[name].ports, `${name} publishes no port: only the balancer reaches it`)
+    t.equal(e.TRUST_PROXY, '1', `${name} trusts the one hop in front`)
+    t.equal(e.REDIS_URL, 'redis://redis:6379', `${name} shares the limits through the redis service`)
+    t.match(e.SECRET_ENCRYPTION_KEY, /^\$\{SECRET_ENCRYPTION_KEY:\?.+\}$/, `${name}: the key comes from the operator, and compose refuses to start without it`)
+    t.match(services[name].healthcheck.test.join(' '), /\/health\/ready/, `${name}: its health check is readiness`)
+    for (const key of ['DATABASE_URL', 'SECRET_ENCRYPTION_KEY', 'PUBLIC_URL']) t.equal(e[key], env[0]![key], `${name}: the same ${key} as auth1`)
+  }
+  t.same(env.map((e) => e.BOOTSTRAP), ['true', 'false', 'false'], 'only auth1 bootstraps')
+  t.match(env[0]!.DATABASE_URL, /^postgres:\/\/[^@]+@db:5432\//, 'on the db service')
+  t.match(services.db.image, /^postgres:16\b/)
+  t.match(services.redis.image, /^redis:/)
+  const haproxy = services.haproxy
+  t.match(haproxy.image, /^haproxy:/, 'the official HAProxy image')
+  t.ok((haproxy.volumes as string[]).includes('./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro'), 'it mounts deploy/haproxy.cfg')
+  t.ok((haproxy.ports as string[]).includes('8080:8080') && /^bind :8080\b/m.test(cfg.replace(/^\s+/gm, '')), 'it listens on 8080, published')
+  t.match(env[0]!.PUBLIC_URL, /:-http:\/\/localhost:8080\}$/, 'PUBLIC_URL defaults to the balancer')
+  t.match(cfg, /http-check send meth GET uri \/health\/ready/, 'HAProxy checks readiness')
 })
