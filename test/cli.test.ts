@@ -100,6 +100,24 @@ t.test('org create, user create and client create print what they made', async (
   t.notMatch(c.stderr, client.secret, 'without the secret')
 })
 
+t.test('client explain prints what the token endpoint would decide, and names an unknown user', async (t) => {
+  const res = await cli(['client', 'explain', '--org', 'acme', '--client', client.id, '--user', 'BOB@acme.example.com'])
+  t.equal(res.code, 0, 'exits 0', { stderr: res.stderr })
+  t.match(JSON.parse(res.stdout), {
+    client_id: client.id,
+    user_id: user.id,
+    listing: { required: false, listed: false },
+    user_key: { decision: 'allowed', scope: 'user:all' },
+    global_key: { decision: 'refused', error: 'invalid_grant', rule: 'no_global_key', fix: /PUT \/api\/v1\/clients\// }
+  })
+  const scoped = await cli(['client', 'explain', '--org', 'acme', '--client', client.id, '--user', user.id, '--scope', 'admin:all'])
+  t.match(JSON.parse(scoped.stdout), { user_key: { decision: 'refused', error: 'invalid_scope', rule: 'admin_scope_not_admin' } })
+  const unknown = await cli(['client', 'explain', '--org', 'acme', '--client', client.id, '--user', 'nobody@acme.example.com'])
+  t.equal(unknown.code, 1)
+  t.match(unknown.stderr, /user not found/)
+  t.notMatch(unknown.stderr, STACK)
+})
+
 t.test('mistakes are named on stderr with exit 1 and no stack trace', leaveToServerPass, async (t) => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a duplicate organization gets the 409 message', ['org', 'create', 'acme', '--admin-email', 'other@acme.example.com'],

@@ -21,7 +21,7 @@ export function policyClientOf (client: Client): PolicyClient {
  * node access keys named by the scope exist in the org; both at once.
  */
 export async function listingAndNodes (
-  ctx: AppContext, org: Organization, client: Client, userId: string, requestedScope: string | undefined
+  ctx: Pick<AppContext, 'db'>, org: Organization, client: Client, userId: string, requestedScope: string | undefined
 ): Promise<{ listed: boolean, knownNodeAccessKeys: Set<string> }> {
   const wantedNodes = nodeAccessKeysIn(requestedScope)
   const [listed, nodes] = await Promise.all([
@@ -32,6 +32,6 @@ export async function listingAndNodes (
 }
 
 /** Token lifetimes as configured. */
-export function ttlsOf (ctx: AppContext): { admin: number, user: number } {
+export function ttlsOf (ctx: Pick<AppContext, 'config'>): { admin: number, user: number } {
   return { admin: ctx.config.adminTokenTtl, user: ctx.config.userTokenTtl }
 }

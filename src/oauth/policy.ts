@@ -41,10 +41,19 @@ export interface PolicyInput {
   ttl: { admin: number, user: number }
 }
 
-/** The policy's answer: the scopes granted with their lifetime, or a refusal (`reason` is for the log only). */
+/**
+ * Which rule refused, as a stable code: what the explain route answers an admin
+ * (GET /clients/{id}/access, oauth/explain.ts), where the token endpoint's description stays vague.
+ */
+export type RefusalRule =
+  | 'jwt_grant_disabled' | 'user_deactivated' | 'user_not_listed' | 'no_key_verified' | 'no_global_key' | 'no_user_key'
+  | 'scope_too_long' | 'too_many_scopes' | 'unknown_scope' | 'admin_scope_not_admin' | 'unknown_node'
+  | 'owner_access_required' | 'admin_node_tokens_disabled'
+
+/** The policy's answer: the scopes granted with their lifetime, or a refusal (`reason` is for the log only; `rule` for the explain route). */
 export type PolicyDecision =
   | { ok: true, scopes: string[], scope: string, ttl: number, admin: boolean }
-  | { ok: false, error: 'unauthorized_client' | 'invalid_grant' | 'invalid_scope', description: string, reason: string }
+  | { ok: false, error: 'unauthorized_client' | 'invalid_grant' | 'invalid_scope', description: string, reason: string, rule: RefusalRule }
 
 /** The scope granted when the request names none. */
 export const DEFAULT_SCOPE = 'user:all'
@@ -99,23 +108,23 @@ export function nodeAccessKeysIn (scope: string | undefined): string[] {
   return [...keys]
 }
 
-function refuseSubject (reason: string): PolicyDecision {
-  return { ok: false, error: 'invalid_grant', description: SUBJECT_REFUSED, reason }
+function refuseSubject (rule: RefusalRule, reason: string): PolicyDecision {
+  return { ok: false, error: 'invalid_grant', description: SUBJECT_REFUSED, reason, rule }
 }
 
-function refuseScope (description: string, reason: string = description): PolicyDecision {
-  return { ok: false, error: 'invalid_scope', description, reason }
+function refuseScope (rule: RefusalRule, description: string, reason: string = description): PolicyDecision {
+  return { ok: false, error: 'invalid_scope', description, reason, rule }
 }
 
 /** Who may have a token, signed with which key (§7); undefined when the subject is allowed. */
 function subjectRule (input: PolicyInput): PolicyDecision | undefined {
   const { grant, client, user, verifiedBy } = input
-  if (user.deactivated) return refuseSubject('user is deactivated')
-  if (client.whitelistEnabled && !user.listed) return refuseSubject('user is not listed for this client')
+  if (user.deactivated) return refuseSubject('user_deactivated', 'user is deactivated')
+  if (client.whitelistEnabled && !user.listed) return refuseSubject('user_not_listed', 'user is not listed for this client')
   if (grant !== 'jwt-bearer') return undefined
-  if (verifiedBy === 'none') return refuseSubject('no accepted key verified the assertion')
-  if (verifiedBy === 'global' && !client.hasGlobalKey) return refuseSubject('verified by a global key but the client has none')
-  if (verifiedBy === 'user' && !user.hasOwnKey) return refuseSubject('verified by a user key but the user has none')
+  if (verifiedBy === 'none') return refuseSubject('no_key_verified', 'no accepted key verified the assertion')
+  if (verifiedBy === 'global' && !client.hasGlobalKey) return refuseSubject('no_global_key', 'verified by a global key but the client has none')
+  if (verifiedBy === 'user' && !user.hasOwnKey) return refuseSubject('no_user_key', 'verified by a user key but the user has none')
   return undefined
 }
 
@@ -125,20 +134,20 @@ function scopeRule (input: PolicyInput, parsed: Parsed[]): PolicyDecision | unde
   for (const p of parsed) {
     if (p.kind === 'plain') {
       if (ADMIN_SCOPES.has(p.scope) && !user.isAdmin) {
-        return refuseScope(`scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+        return refuseScope('admin_scope_not_admin', `scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
       }
       continue
     }
     if (!p.admin) {
-      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quoteScope(p.scope)}: unknown node access key`)
+      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope('unknown_node', `scope ${quoteScope(p.scope)}: unknown node access key`)
       continue
     }
-    if (!input.ownerAccess) return refuseScope(`scope ${quoteScope(p.scope)} requires owner_access=true`)
-    if (!user.isAdmin) return refuseScope(`scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+    if (!input.ownerAccess) return refuseScope('owner_access_required', `scope ${quoteScope(p.scope)} requires owner_access=true`)
+    if (!user.isAdmin) return refuseScope('admin_scope_not_admin', `scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
     if (!client.adminNodeTokenRetrievalEnabled) {
-      return refuseScope(`scope ${quoteScope(p.scope)}: this client may not retrieve admin node tokens`, 'admin_node_token_retrieval_enabled is false')
+      return refuseScope('admin_node_tokens_disabled', `scope ${quoteScope(p.scope)}: this client may not retrieve admin node tokens`, 'admin_node_token_retrieval_enabled is false')
     }
-    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope(`scope ${quoteScope(p.scope)}: unknown node access key`)
+    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope('unknown_node', `scope ${quoteScope(p.scope)}: unknown node access key`)
   }
   return undefined
 }
@@ -146,20 +155,20 @@ function scopeRule (input: PolicyInput, parsed: Parsed[]): PolicyDecision | unde
 /** Decides a token request: the first rule that fails answers, else the granted scopes and lifetime. */
 export function decide (input: PolicyInput): PolicyDecision {
   if (input.grant === 'jwt-bearer' && !input.client.jwtGrantEnabled) {
-    return { ok: false, error: 'unauthorized_client', description: 'this client may not use the JWT bearer grant', reason: 'jwt_grant_enabled is false' }
+    return { ok: false, error: 'unauthorized_client', description: 'this client may not use the JWT bearer grant', reason: 'jwt_grant_enabled is false', rule: 'jwt_grant_disabled' }
   }
   const subject = subjectRule(input)
   if (subject) return subject
 
   const raw = input.requestedScope ?? ''
-  if (raw.length > MAX_SCOPE_LENGTH) return refuseScope(`scope is longer than ${MAX_SCOPE_LENGTH} characters`)
+  if (raw.length > MAX_SCOPE_LENGTH) return refuseScope('scope_too_long', `scope is longer than ${MAX_SCOPE_LENGTH} characters`)
   const requested = splitScopes(raw)
-  if (requested.length > MAX_SCOPES) return refuseScope(`more than ${MAX_SCOPES} scopes`)
+  if (requested.length > MAX_SCOPES) return refuseScope('too_many_scopes', `more than ${MAX_SCOPES} scopes`)
   if (requested.length === 0) requested.push(DEFAULT_SCOPE)
   const parsed: Parsed[] = []
   for (const s of requested) {
     const p = parseScope(s)
-    if (!p) return refuseScope(`unknown scope ${quoteScope(s)}`)
+    if (!p) return refuseScope('unknown_scope', `unknown scope ${quoteScope(s)}`)
     parsed.push(p)
   }
   const refused = scopeRule(input, parsed)

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { refuseUnstorableText, requireJsonBody } from '../plugins/validation.js'
+import clientAccessRoutes from './client-access.js'
 import clientAuthorizationRoutes from './client-authorizations.js'
 import clientRoutes from './clients.js'
 import consentRoutes from './consents.js'
@@ -33,6 +34,7 @@ const api: FastifyPluginAsync = async (app) => {
   await app.register(groupMembershipRoutes)
   await app.register(nodeRoutes)
   await app.register(clientRoutes)
+  await app.register(clientAccessRoutes)
   await app.register(clientAuthorizationRoutes)
 }
 

@@ -56,14 +56,29 @@ export async function deleteAuthorizationsOfEntity (db: Db, orgId: string, entit
  * on the very next request.
  */
 export async function isUserListed (db: Db, orgId: string, clientId: string, userId: string): Promise<boolean> {
-  const row = await db.selectFrom('client_authorizations as ca').select('ca.id')
+  const row = await listingsOfUser(db, orgId, clientId, userId).select('ca.id').limit(1).executeTakeFirst()
+  return row !== undefined
+}
+
+/** The client's authorizations that list the user: its own, and those of the groups it belongs to. */
+function listingsOfUser (db: Db, orgId: string, clientId: string, userId: string) {
+  return db.selectFrom('client_authorizations as ca')
     .where('ca.organization_id', '=', orgId)
     .where('ca.client_id', '=', clientId)
     .where((eb) => eb.or([
       eb.and([eb('ca.entity_type', '=', 'user'), eb('ca.entity_id', '=', userId)]),
       eb.and([eb('ca.entity_type', '=', 'group'), eb('ca.entity_id', 'in', groupsOfUser(orgId, userId))])
     ]))
-    .limit(1)
-    .executeTakeFirst()
-  return row !== undefined
+}
+
+/**
+ * How the user is listed for the client: directly, and through which of its groups (ids in order).
+ * For the explain route (GET /clients/{id}/access), which says why, where isUserListed says whether.
+ */
+export async function listingOfUser (db: Db, orgId: string, clientId: string, userId: string): Promise<{ direct: boolean, groupIds: string[] }> {
+  const rows = await listingsOfUser(db, orgId, clientId, userId).select(['ca.entity_type', 'ca.entity_id']).orderBy('ca.entity_id').execute()
+  return {
+    direct: rows.some((r) => r.entity_type === 'user'),
+    groupIds: [...new Set(rows.filter((r) => r.entity_type === 'group').map((r) => r.entity_id))]
+  }
 }

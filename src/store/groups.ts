@@ -42,3 +42,10 @@ export async function deleteGroupRow (db: Db, orgId: string, id: string): Promis
   const res = await db.deleteFrom('groups').where('organization_id', '=', orgId).where('id', '=', id).executeTakeFirst()
   return res.numDeletedRows > 0n
 }
+
+/** The id and name of each of these groups of the org that exists, in id order. */
+export async function groupNames (db: Db, orgId: string, ids: readonly string[]): Promise<Array<{ id: string, name: string }>> {
+  if (ids.length === 0) return []
+  return await db.selectFrom('groups').select(['id', 'name'])
+    .where('organization_id', '=', orgId).where('id', 'in', [...ids]).orderBy('id').execute()
+}

@@ -271,3 +271,25 @@ t.test('decide does not change its input and answers the same twice', async (t) 
   t.equal(JSON.stringify({ ...i, knownNodeAccessKeys: [...i.knownNodeAccessKeys] }), before)
   t.equal(ADMIN_SCOPES.size, 3)
 })
+
+t.test('each refusal names its rule with a stable code (the explain route answers with it)', async (t) => {
+  const nodeAdmin: Over = { user: { isAdmin: true }, ownerAccess: true, client: { adminNodeTokenRetrievalEnabled: true } }
+  const rows: Array<[string, Over, string]> = [
+    ['jwt grant off', { client: { jwtGrantEnabled: false } }, 'jwt_grant_disabled'],
+    ['deactivated', { user: { deactivated: true } }, 'user_deactivated'],
+    ['not listed', { client: { whitelistEnabled: true }, user: { listed: false } }, 'user_not_listed'],
+    ['no key verified', { verifiedBy: 'none' }, 'no_key_verified'],
+    ['global key the client lacks', { verifiedBy: 'global' }, 'no_global_key'],
+    ['user key the user lacks', { user: { hasOwnKey: false } }, 'no_user_key'],
+    ['scope too long', { requestedScope: 'user:all' + ' '.repeat(1017) }, 'scope_too_long'],
+    ['too many scopes', { requestedScope: Array.from({ length: 21 }, (_, i) => `node.k${i}:user:all`).join(' ') }, 'too_many_scopes'],
+    ['unknown scope', { requestedScope: 'files:all' }, 'unknown_scope'],
+    ['admin scope, not an admin', { requestedScope: 'admin:all' }, 'admin_scope_not_admin'],
+    ['node admin scope, not an admin', { ...nodeAdmin, user: { isAdmin: false }, requestedScope: `node.${AK}:admin:all` }, 'admin_scope_not_admin'],
+    ['unknown node', { requestedScope: 'node.nope:user:all' }, 'unknown_node'],
+    ['unknown node, admin scope', { ...nodeAdmin, requestedScope: 'node.nope:admin:all' }, 'unknown_node'],
+    ['owner_access missing', { ...nodeAdmin, ownerAccess: false, requestedScope: `node.${AK}:admin:all` }, 'owner_access_required'],
+    ['admin node tokens off', { ...nodeAdmin, client: { adminNodeTokenRetrievalEnabled: false }, requestedScope: `node.${AK}:admin:all` }, 'admin_node_tokens_disabled']
+  ]
+  for (const [label, over, rule] of rows) t.match(decide(input(over)), { ok: false, rule }, label)
+})

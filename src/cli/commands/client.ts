@@ -1,4 +1,6 @@
 import type { Command } from 'commander'
+import { hotRows } from '../../cache/hot-rows.js'
+import { explainClientAccess } from '../../services/client-access.js'
 import { createClient } from '../../services/clients.js'
 import { checkText } from '../checks.js'
 import { printJson, readTextFile, requireOrganization, withContext } from '../context.js'
@@ -52,5 +54,24 @@ export function registerClient (program: Command): void {
         }, null)
       })
       printJson(created)
+    })
+  client.command('explain')
+    .description('explain whether a user can get a token through a client, as the token endpoint would decide (GET /api/v1/clients/{id}/access); prints JSON')
+    .requiredOption('--org <name>', 'the organization')
+    .requiredOption('--client <id>', "the client's id")
+    .requiredOption('--user <id or e-mail>', 'the user, by id or e-mail')
+    .option('--scope <scope>', 'the scope the token request would ask for (default user:all)')
+    .option('--owner-access', "the token request's owner_access=true", false)
+    .action(async (opts: { org: string, client: string, user: string, scope?: string, ownerAccess?: boolean }) => {
+      const explained = await withContext(async (ctx) => {
+        const org = await requireOrganization(ctx.db, opts.org)
+        return await explainClientAccess({ db: ctx.db, config: ctx.config, cache: hotRows(ctx.db) }, ctx.audit(org.id), org.name, {
+          clientId: checkText(opts.client, 'client', true)!,
+          user: checkText(opts.user, 'user', true)!,
+          ...(opts.scope !== undefined && { scope: opts.scope }),
+          ownerAccess: opts.ownerAccess === true
+        })
+      })
+      printJson(explained)
     })
 }

@@ -1,7 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import { checkAssertionClaims, DEFAULT_ASSERTION_RULES, readAssertion, verifyAssertionSignature, type AssertionRules, type CandidateKey } from '../assertion.js'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
-import { decide, SUBJECT_REFUSED } from '../policy.js'
+import type { AppContext } from '../../context.js'
+import type { Client, Organization } from '../../db/schema.js'
+import type { GrantUser } from '../../store/users.js'
+import { decide, SUBJECT_REFUSED, type PolicyDecision, type VerifiedBy } from '../policy.js'
 import { listingAndNodes, policyClientOf, ttlsOf } from '../policy-facts.js'
 import { issuerFor } from '../tokens.js'
 import { issueGrantToken } from './issue.js'
@@ -38,6 +41,30 @@ export function assertionRules (g: GrantContext): AssertionRules {
   }
 }
 
+/** What a decision reads: the database and the configured lifetimes. */
+export type DecisionContext = Pick<AppContext, 'db' | 'config'>
+
+/**
+ * The users × keys policy and the scope rules for an assertion about `user` that `verifiedBy`'s key
+ * verified: the facts looked up, then the pure decide(). The token endpoint and the explain route
+ * (oauth/explain.ts) both call this, so they cannot disagree.
+ */
+export async function jwtBearerDecision (
+  ctx: DecisionContext, org: Organization, client: Client, user: GrantUser, verifiedBy: VerifiedBy, scope: string | undefined, ownerAccess: boolean
+): Promise<PolicyDecision> {
+  const { listed, knownNodeAccessKeys } = await listingAndNodes(ctx, org, client, user.id, scope)
+  return decide({
+    grant: 'jwt-bearer',
+    client: policyClientOf(client),
+    user: { isAdmin: user.organization_admin, deactivated: user.deactivated, listed, hasOwnKey: user.public_key !== null },
+    verifiedBy,
+    requestedScope: scope,
+    ownerAccess,
+    knownNodeAccessKeys,
+    ttl: ttlsOf(ctx)
+  })
+}
+
 /**
  * RFC 7523 §2.1: read and check the assertion, find its subject, verify the signature with the
  * user's key or the client's global key, apply the users × keys policy and the scope rules,
@@ -62,17 +89,7 @@ export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
   if (!user) throw new InvalidGrant(SUBJECT_REFUSED, 'unknown user')
   if (verifiedBy === 'none') throw new InvalidGrant(SUBJECT_REFUSED, 'no accepted key verified the assertion')
 
-  const { listed, knownNodeAccessKeys } = await listingAndNodes(ctx, org, client, user.id, form.scope)
-  const decision = decide({
-    grant: 'jwt-bearer',
-    client: policyClientOf(client),
-    user: { isAdmin: user.organization_admin, deactivated: user.deactivated, listed, hasOwnKey: user.public_key !== null },
-    verifiedBy,
-    requestedScope: form.scope,
-    ownerAccess: form.owner_access === 'true',
-    knownNodeAccessKeys,
-    ttl: ttlsOf(ctx)
-  })
+  const decision = await jwtBearerDecision(ctx, org, client, user, verifiedBy, form.scope, form.owner_access === 'true')
   if (!decision.ok) {
     if (decision.error === 'unauthorized_client') throw new UnauthorizedClient(decision.description, decision.reason)
     if (decision.error === 'invalid_scope') throw new InvalidScope(decision.description, decision.reason)
