@@ -14,6 +14,11 @@
  * BENCH_PURGE_ROWS=<n> (after the token phase, n expired jti rows are added and a second token phase
  * runs while the purge deletes them, as the instance that holds the purge lock would: the p99 of
  * the two phases side by side; the server's own purge timer is off, PURGE_INTERVAL=0).
+ * BENCH_REFERENCE=0 skips the reference: otherwise node-oidc-provider (bench/reference-server.ts,
+ * `client_credentials`, ES256 JWT access tokens, in memory) gets the same load after our token
+ * phase, and the bench prints our tokens/s over its tokens/s, and our server CPU per token over the
+ * crypto cost per token (one RS256 verification and one ES256 signature on one core, this run):
+ * the two ratios of issue 14, which compare across hosts where absolute figures do not.
  * Other variables (DB_POOL_MAX, SIGNING_ALG, OTEL_EXPORTER_OTLP_PROTOCOL...) pass through to the server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -59,6 +64,7 @@ const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 64)
 const MAX_RATE = intEnv('BENCH_MAX_RATE', 12000)
 const TRACE = env.BENCH_TRACE === '1'
 const PURGE_ROWS = intEnv('BENCH_PURGE_ROWS', 0, 0)
+const REFERENCE = env.BENCH_REFERENCE !== '0'
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -278,6 +284,51 @@ async function purgePhase (dbUrl: string, phase: () => Promise<void>): Promise<{
   }
 }
 
+const REFERENCE_PHASE = 'reference (oidc-provider)'
+
+/**
+ * The same load against node-oidc-provider's client_credentials grant (bench/reference-server.ts),
+ * after a warm-up, measured as our server is: requests/s, latency, its CPU per request and peak RSS.
+ */
+async function referencePhase (dir: string): Promise<Phase> {
+  const port = await freePort()
+  const secret = randomBytes(24).toString('base64url')
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/reference-server.ts')], {
+    cwd: ROOT, env: { PATH: env.PATH, HOME: env.HOME, PORT: String(port), REF_CLIENT_ID: 'bench', REF_CLIENT_SECRET: secret }, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let err = ''
+  proc.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-5000) })
+  try {
+    const base = `http://127.0.0.1:${port}`
+    const job: LoadJob = {
+      url: `${base}/token`,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`bench:${secret}`).toString('base64') },
+      body: 'grant_type=client_credentials&scope=user%3Aall'
+    }
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const res = await fetch(job.url, { method: 'POST', headers: job.headers, body: job.body }).catch(() => undefined)
+      if (res?.status === 200 && (await res.json() as { access_token?: string }).access_token) break
+      if (proc.exitCode !== null || Date.now() > deadline) fail(`the reference server did not answer a token request (${res?.status ?? 'no answer'}):\n${err.trim()}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    if (WARMUP > 0) await load({ ...job, duration: WARMUP }, dir, 'warm-reference')
+    console.log(`${REFERENCE_PHASE}: ${DURATION} s at ${CONNECTIONS} connections...`)
+    const pid = proc.pid!
+    const cpu0 = cpuMs(pid)
+    const ticks0 = cpuTicks()
+    const { value: result, peakKb } = await sampled(pid, async () => await load(job, dir, 'reference'))
+    const host = cpuShares(ticks0, cpuTicks())
+    const cpu1 = cpuMs(pid)
+    const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
+    return { name: REFERENCE_PHASE, result, peakKb, cpuPerReq: cpu / Math.max(1, result.requests), sysShare: (cpu1.sys - cpu0.sys) / cpu, pgPerReq: 0, txPerReq: 0, ...(host ? { host } : {}) }
+  } finally {
+    proc.kill('SIGKILL')
+  }
+}
+
 async function main (): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aoc-bench-'))
   const dbName = `bench_${randomBytes(6).toString('hex')}`
@@ -410,6 +461,7 @@ async function main (): Promise<number> {
       phases.push({ name, result, peakKb, cpuPerReq, sysShare, pgPerReq, txPerReq, ...(host ? { host } : {}) })
     }
     await measure('jwt-bearer token', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: mainFile })
+    if (REFERENCE) phases.push(await referencePhase(dir))
     if (INTROSPECT_DURATION > 0) await measure('introspect', { ...introspectJob, duration: INTROSPECT_DURATION })
     const purge = PURGE_ROWS > 0
       ? await purgePhase(dbUrl.toString(), async () => { await measure('token during purge', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: purgeFile }) })
@@ -418,6 +470,15 @@ async function main (): Promise<number> {
     const mem = memory(pid)
     console.log('')
     printTable(phases)
+    const ours = phases.find((p) => p.name === 'jwt-bearer token')!
+    const cryptoMs = 1000 / speed.rs256VerifyPerS + 1000 / speed.es256SignPerS
+    console.log(`crypto cost per token (one RS256 verification + one ES256 signature, one core, this run): ${cryptoMs.toFixed(3)} ms; ` +
+      `our server CPU per token over it: ${(ours.cpuPerReq / cryptoMs).toFixed(2)} (aim: at most 2)`)
+    const reference = phases.find((p) => p.name === REFERENCE_PHASE)
+    if (reference) {
+      console.log(`our JWT-bearer tokens/s over the reference's client_credentials tokens/s, same run: ${ours.result.rps.toFixed(0)} / ${reference.result.rps.toFixed(0)} = ` +
+        `${(ours.result.rps / reference.result.rps).toFixed(2)} (aim: at least 2.0); p99 ${ours.result.p99.toFixed(1)} vs ${reference.result.p99.toFixed(1)} ms`)
+    }
     if (purge) {
       const before = phases.find((p) => p.name === 'jwt-bearer token')!.result
       const during = phases.find((p) => p.name === 'token during purge')!.result
