@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import type { Database } from './schema.js'
 
@@ -48,6 +49,13 @@ export function connectPostgres (url: string, poolMax = 10): DbHandle {
 }
 
 /**
+ * The extensions the migrations create (pg_trgm: 0008's trigram indexes for `?q=`). PGlite loads an
+ * extension only when it is named at creation, so every PGlite.create passes these, a loaded
+ * data directory included.
+ */
+export const PGLITE_EXTENSIONS = { pg_trgm: pgTrgm }
+
+/**
  * Opens the embedded PostgreSQL. `dataDir` undefined keeps it in memory (tests); `pglite` lets a
  * caller pass an already opened or cloned instance.
  */
@@ -55,7 +63,7 @@ export async function connectPglite (dataDir?: string, pglite?: PGlite): Promise
   let instance = pglite
   if (!instance) {
     if (dataDir) await fs.mkdir(path.dirname(dataDir), { recursive: true })
-    instance = dataDir ? await PGlite.create(dataDir) : await PGlite.create()
+    instance = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: PGLITE_EXTENSIONS })
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) })
   return { db, kind: 'pglite', close: () => db.destroy() }
