@@ -11,6 +11,12 @@ import type { JtiRecorder } from './store/assertion-jtis.js'
 export interface AppContext {
   config: Config
   db: Kysely<Database>
+  /**
+   * The REST lists' database: on PostgreSQL a small pool of its own (ADMIN_DB_POOL_MAX) whose
+   * statements end after ADMIN_STATEMENT_TIMEOUT_MS, so that admin searches neither take the token
+   * endpoint's connections nor run without bound. On PGlite (one session) it is `db`, without timeout.
+   */
+  adminDb: Kysely<Database>
   dbKind: DbKind
   box: SecretBox
   keys: KeyStore

@@ -24,12 +24,28 @@ export interface DbHandle {
 // bigint counts come back as strings from pg; we only count rows, which fit a JS number.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10))
 
+/** Options of a pool's connections. */
+export interface PoolOptions {
+  /** The server's statement_timeout for every statement on these connections, ms (0 or absent: none). */
+  statementTimeoutMs?: number
+  /** Shown in pg_stat_activity, so an operator tells the pools apart. */
+  applicationName?: string
+}
+
 /** Connects to PostgreSQL at `url`. */
-export function connectPostgres (url: string, poolMax = 10): DbHandle {
+export function connectPostgres (url: string, poolMax = 10, options: PoolOptions = {}): DbHandle {
   // A server that does not answer a connection within 3 s is down as far as a request is concerned:
   // the request gets its 503 well within the 5 s that docs/operations.md promises, rather than a hang.
   // Keep-alive finds a connection whose server vanished without a word (a network cut).
-  const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 3000, keepAlive: true })
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    connectionTimeoutMillis: 3000,
+    keepAlive: true,
+    // Sent in the start-up packet: the server applies it to every statement of the session.
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.applicationName ? { application_name: options.applicationName } : {})
+  })
   // A connection checked out of the pool has no 'error' listener of the pool's: if its server ends it
   // between two statements (PostgreSQL stopped mid-transaction), the unhandled event would end the
   // process. The next statement on it fails instead, and the pool discards it on release.
