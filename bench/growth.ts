@@ -49,7 +49,7 @@ const ID = (seed: string) => `rtrim(translate(encode(decode(md5(${seed}), 'hex')
  * Grows organization `orgId` on a migrated database. Growth user i has e-mail user<i>@growth.example
  * and name "User <i>"; users 1..keyedUsers hold `publicKeyPem` (one key for all: the server caches a
  * parsed key by its PEM text, so each request still looks its user up, but parses no key). Every
- * 10,000th user is an administrator and every 50th deactivated. Timestamps are spread over the past
+ * 10,000th user is an administrator and every 50th deactivated (a token bench leaves those out). Timestamps are spread over the past
  * year in user order, so created_at orders rows as creation did.
  */
 export async function growOrganization (client: pg.Client, orgId: string, size: GrowthSize, publicKeyPem: string): Promise<GrowthReport> {
