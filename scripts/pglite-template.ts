@@ -3,12 +3,12 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { connectPglite } from '../src/db/connect.js'
+import { connectPglite, PGLITE_EXTENSIONS } from '../src/db/connect.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 
 const out = process.argv[2]
 if (!out) throw new Error('usage: pglite-template.ts <output file>')
-const instance = await PGlite.create()
+const instance = await PGlite.create({ extensions: PGLITE_EXTENSIONS })
 const handle = await connectPglite(undefined, instance)
 await migrateToLatest(handle.db)
 const dump = await instance.dumpDataDir('none')

@@ -6,7 +6,7 @@ import type { Config } from './config.js'
 import type { AppContext } from './context.js'
 import { hotRows } from './cache/hot-rows.js'
 import { openDatabase } from './db/open.js'
-import type { DbHandle } from './db/connect.js'
+import { connectPostgres, type DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
 import { resolveMasterKey } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
@@ -63,12 +63,16 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   const ownsDb = !opts.db
   let feed: ChangeFeed | undefined
   let redis: RedisHandle | undefined
+  // The REST lists' pool (context.ts adminDb), owned by the app even when the caller owns `handle`.
+  const admin = handle.url
+    ? connectPostgres(handle.url, config.adminDbPoolMax, { statementTimeoutMs: config.adminStatementTimeoutMs, applicationName: 'aoc-admin-reads' })
+    : undefined
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
     const keys = new KeyStore(handle.db, box)
     const cache = hotRows(handle.db)
-    const ctx: AppContext = { config, db: handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
+    const ctx: AppContext = { config, db: handle.db, adminDb: admin?.db ?? handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
 
     const app = Fastify({
       logger: opts.logger ?? loggerOptions(config.logLevel),
@@ -138,6 +142,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       app.addHook('onClose', async () => { await listener?.close() })
     }
     if (ownsDb) app.addHook('onClose', async () => { await handle.close() })
+    if (admin) app.addHook('onClose', async () => { await admin.close() })
 
     await ensureSigningKey(handle.db, box, config.signingAlg)
     await runBootstrapIfDue(ctx, app.log)
@@ -169,6 +174,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   } catch (err) {
     await feed?.close()
     await redis?.close()
+    await admin?.close().catch(() => {})
     if (ownsDb) await handle.close().catch(() => {})
     throw err
   }

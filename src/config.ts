@@ -55,6 +55,8 @@ export const EnvSchema = Type.Object({
   BOOTSTRAP_ORG: Type.String({ default: 'demo', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }),
   BOOTSTRAP_ADMIN_EMAIL: Type.String({ default: 'admin@example.com', format: 'email' }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  ADMIN_DB_POOL_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 100 }),
+  ADMIN_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 0, maximum: 600_000 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),
   SHUTDOWN_GRACE: Seconds(5, 0, 300),
@@ -117,6 +119,10 @@ export interface Config {
   bootstrapOrg: string
   bootstrapAdminEmail: string
   dbPoolMax: number
+  /** The REST lists' own pool (PostgreSQL): admin searches never take the token endpoint's connections. */
+  adminDbPoolMax: number
+  /** statement_timeout of that pool's connections, ms (0: none); a list that hits it is a 503. */
+  adminStatementTimeoutMs: number
   bodyLimit: number
   shutdownTimeout: number
   /** Seconds between SIGTERM and closing, while /health/ready answers 503 so that load balancers stop sending. */
@@ -305,6 +311,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapOrg: e.BOOTSTRAP_ORG,
     bootstrapAdminEmail: e.BOOTSTRAP_ADMIN_EMAIL,
     dbPoolMax: e.DB_POOL_MAX,
+    adminDbPoolMax: e.ADMIN_DB_POOL_MAX,
+    adminStatementTimeoutMs: e.ADMIN_STATEMENT_TIMEOUT_MS,
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     shutdownGrace: e.SHUTDOWN_GRACE,

@@ -12,6 +12,12 @@ import type { RedisHandle } from './db/redis.js'
 export interface AppContext {
   config: Config
   db: Kysely<Database>
+  /**
+   * The REST lists' database: on PostgreSQL a small pool of its own (ADMIN_DB_POOL_MAX) whose
+   * statements end after ADMIN_STATEMENT_TIMEOUT_MS, so that admin searches neither take the token
+   * endpoint's connections nor run without bound. On PGlite (one session) it is `db`, without timeout.
+   */
+  adminDb: Kysely<Database>
   dbKind: DbKind
   box: SecretBox
   keys: KeyStore

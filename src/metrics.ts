@@ -51,7 +51,7 @@ export const rateLimited = new Counter({
 
 export const unavailable = new Counter({
   name: 'aoc_unavailable_total',
-  help: 'Requests answered 503 because the database was unavailable (cause="database") or the process overloaded (cause="overload")',
+  help: 'Requests answered 503 because the database was unavailable (cause="database"), an admin statement ran past its timeout (cause="statement_timeout") or the process overloaded (cause="overload")',
   labelNames: ['cause'] as const,
   registers: [registry]
 })

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import type { Database } from './schema.js'
 
@@ -23,12 +24,28 @@ export interface DbHandle {
 // bigint counts come back as strings from pg; we only count rows, which fit a JS number.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10))
 
+/** Options of a pool's connections. */
+export interface PoolOptions {
+  /** The server's statement_timeout for every statement on these connections, ms (0 or absent: none). */
+  statementTimeoutMs?: number
+  /** Shown in pg_stat_activity, so an operator tells the pools apart. */
+  applicationName?: string
+}
+
 /** Connects to PostgreSQL at `url`. */
-export function connectPostgres (url: string, poolMax = 10): DbHandle {
+export function connectPostgres (url: string, poolMax = 10, options: PoolOptions = {}): DbHandle {
   // A server that does not answer a connection within 3 s is down as far as a request is concerned:
   // the request gets its 503 well within the 5 s that docs/operations.md promises, rather than a hang.
   // Keep-alive finds a connection whose server vanished without a word (a network cut).
-  const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 3000, keepAlive: true })
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    connectionTimeoutMillis: 3000,
+    keepAlive: true,
+    // Sent in the start-up packet: the server applies it to every statement of the session.
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.applicationName ? { application_name: options.applicationName } : {})
+  })
   // A connection checked out of the pool has no 'error' listener of the pool's: if its server ends it
   // between two statements (PostgreSQL stopped mid-transaction), the unhandled event would end the
   // process. The next statement on it fails instead, and the pool discards it on release.
@@ -48,6 +65,13 @@ export function connectPostgres (url: string, poolMax = 10): DbHandle {
 }
 
 /**
+ * The extensions the migrations create (pg_trgm: 0008's trigram indexes for `?q=`). PGlite loads an
+ * extension only when it is named at creation, so every PGlite.create passes these, a loaded
+ * data directory included.
+ */
+export const PGLITE_EXTENSIONS = { pg_trgm: pgTrgm }
+
+/**
  * Opens the embedded PostgreSQL. `dataDir` undefined keeps it in memory (tests); `pglite` lets a
  * caller pass an already opened or cloned instance.
  */
@@ -55,7 +79,7 @@ export async function connectPglite (dataDir?: string, pglite?: PGlite): Promise
   let instance = pglite
   if (!instance) {
     if (dataDir) await fs.mkdir(path.dirname(dataDir), { recursive: true })
-    instance = dataDir ? await PGlite.create(dataDir) : await PGlite.create()
+    instance = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: PGLITE_EXTENSIONS })
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) })
   return { db, kind: 'pglite', close: () => db.destroy() }

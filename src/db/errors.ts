@@ -16,6 +16,17 @@ export function isUnstorableText (err: unknown): err is { code: string } {
   return code === '22021' || code === '22P05'
 }
 
+/**
+ * The statement ran past statement_timeout (SQLSTATE 57014 with the server's own message). 57014 is
+ * also a cancel someone asked for (pg_cancel_backend, a client's cancel request), which is no sign
+ * of a slow database and stays a 500; a shutdown is 57P01, which isDatabaseUnavailable covers.
+ */
+export function isStatementTimeout (err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false
+  const { code, message } = err as { code?: unknown, message?: unknown }
+  return code === '57014' && typeof message === 'string' && /statement timeout/.test(message)
+}
+
 // Socket errors of a server that is down, restarting or unreachable.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 // pg's own messages for a connection that ended, or a pool that found none in time.

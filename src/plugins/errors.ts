@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
-import { isDatabaseUnavailable, isUnstorableText } from '../db/errors.js'
+import { isDatabaseUnavailable, isStatementTimeout, isUnstorableText } from '../db/errors.js'
 import { RestError, UnavailableError } from '../errors.js'
 import { ThrottledWarning } from '../logger.js'
 import { unavailable } from '../metrics.js'
@@ -81,6 +81,13 @@ export const databaseOutageLog = new ThrottledWarning()
 
 /** A request that failed because the database is not there gets a 503, not a 500 with a stack in the log. */
 function databaseUnavailableToRest (err: unknown, request: FastifyRequest): RestError | undefined {
+  if (isStatementTimeout(err)) {
+    // An admin list past ADMIN_STATEMENT_TIMEOUT_MS: the database is busy (or the search too wide),
+    // and a retry may well succeed. Logged without the statement or its parameters (a search term).
+    unavailable.inc({ cause: 'statement_timeout' })
+    request.log.warn({ db_error: { code: '57014' } }, 'a statement ran past its statement_timeout: answering 503')
+    return new UnavailableError('the query took too long; retry later, or narrow the search')
+  }
   if (!isDatabaseUnavailable(err)) return undefined
   const e = err as { code?: unknown, message?: unknown }
   unavailable.inc({ cause: 'database' })

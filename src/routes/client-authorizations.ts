@@ -47,7 +47,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: { type: 'array', items: Type.Ref(ClientAuthorizationBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
   }, async (request, reply) => {
-    const { rows, total } = await authorizations.listClientAuthorizations(ctx.db, callerOf(request).organizationId, request.query)
+    const { rows, total } = await authorizations.listClientAuthorizations(ctx.adminDb, callerOf(request).organizationId, request.query)
     reply.header('X-Total-Count', total)
     return rows
   })

@@ -46,7 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: { type: 'array', items: Type.Ref(GroupMembershipBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
   }, async (request, reply) => {
-    const { rows, total } = await memberships.listMemberships(ctx.db, callerOf(request).organizationId, request.query)
+    const { rows, total } = await memberships.listMemberships(ctx.adminDb, callerOf(request).organizationId, request.query)
     reply.header('X-Total-Count', total)
     return rows
   })

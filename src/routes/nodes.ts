@@ -45,7 +45,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: { type: 'array', items: Type.Ref(NodeBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
   }, async (request, reply) => {
-    const { rows, total } = await nodes.listNodes(ctx.db, callerOf(request).organizationId, request.query)
+    const { rows, total } = await nodes.listNodes(ctx.adminDb, callerOf(request).organizationId, request.query)
     reply.header('X-Total-Count', total)
     return rows
   })

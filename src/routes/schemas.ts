@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox'
 import { ID_MAX_LENGTH, ID_PATTERN } from '../ids.js'
+import { EXACT_COUNT_LIMIT } from '../store/paging.js'
 
 /** AoC's REST error body. */
 export const RestErrorBody = Type.Object({
@@ -41,4 +42,16 @@ export const Timestamp = Type.Unsafe<Date>({ type: 'string', format: 'date-time'
 
 export const NoContent = Type.Null({ description: 'No content' })
 
-export const TotalCountHeader = { 'X-Total-Count': { type: 'integer', description: 'Rows for this filter over all pages.' } }
+/**
+ * X-Total-Count: exact up to EXACT_COUNT_LIMIT rows, an estimate past it (src/store/paging.ts
+ * countFor): counting a million rows exactly cost 300-500 ms on every page.
+ */
+export const TotalCountHeader = {
+  'X-Total-Count': {
+    type: 'integer',
+    description: `Rows for this filter over all pages. Exact when at most ${EXACT_COUNT_LIMIT} rows match, and on the last page ` +
+      `(the rows before it plus its own). Past ${EXACT_COUNT_LIMIT}, on other pages, it is the database planner's estimate, never ` +
+      'less than the rows through this page plus one: a client that pages until it has this many rows or gets an empty page ' +
+      '(as ascli does) reads every row, at worst asking for one empty page at the end.'
+  }
+}

@@ -75,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: { type: 'array', items: Type.Ref(UserBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
   }, async (request, reply) => {
-    const { rows, total } = await users.listUsers(ctx.db, callerOf(request).organizationId, request.query)
+    const { rows, total } = await users.listUsers(ctx.adminDb, callerOf(request).organizationId, request.query)
     reply.header('X-Total-Count', total)
     return rows
   })

@@ -28,7 +28,7 @@ export async function listClientAuthorizations (db: Db, orgId: string, query: Cl
   if (query.client_id !== undefined) base = base.where('client_id', '=', query.client_id)
   if (query.entity_type !== undefined) base = base.where('entity_type', '=', query.entity_type)
   if (query.entity_id !== undefined) base = base.where('entity_id', '=', query.entity_id)
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+  return await listPage(db, base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
 }
 
 export async function findClientAuthorization (db: Db, orgId: string, id: string): Promise<ClientAuthorization | undefined> {

@@ -64,7 +64,7 @@ export async function insertClient (db: Db, orgId: string, row: NewClientRow): P
 export async function listClients (db: Db, orgId: string, query: ListQuery): Promise<Listed<PublicClient>> {
   let base = db.selectFrom('clients').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id')) as Listed<PublicClient>
+  return await listPage(db, base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id')) as Listed<PublicClient>
 }
 
 /** The stored row, secret columns included; for the OAuth endpoints. */

@@ -24,7 +24,7 @@ export async function listMemberships (db: Db, orgId: string, query: MembershipQ
   let base = db.selectFrom('group_memberships').where('organization_id', '=', orgId)
   if (query.group_id !== undefined) base = base.where('group_id', '=', query.group_id)
   if (query.member_id !== undefined) base = base.where('member_id', '=', query.member_id)
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
+  return await listPage(db, base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => qb.orderBy('created_at').orderBy('id'))
 }
 
 export async function findMembership (db: Db, orgId: string, id: string): Promise<GroupMembership | undefined> {

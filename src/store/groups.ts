@@ -28,7 +28,7 @@ export async function groupExists (db: Db, orgId: string, id: string, lock = fal
 export async function listGroups (db: Db, orgId: string, query: ListQuery): Promise<Listed<Group>> {
   let base = db.selectFrom('groups').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
+  return await listPage(db, base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
 }
 
 /** Updates the group; false when there is none. */

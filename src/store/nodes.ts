@@ -35,7 +35,7 @@ export async function existingAccessKeys (db: Db, orgId: string, accessKeys: rea
 export async function listNodes (db: Db, orgId: string, query: ListQuery): Promise<Listed<Node>> {
   let base = db.selectFrom('nodes').where('organization_id', '=', orgId)
   if (query.q) base = base.where('name', 'ilike', containsPattern(query.q))
-  return await listPage(base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
+  return await listPage(db, base, (qb) => qb.select(COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name']).orderBy('created_at').orderBy('id'))
 }
 
 /** Updates the node; false when there is none. */

@@ -5,7 +5,7 @@ import { newId } from '../ids.js'
 import { clientConsentFlagOf } from './clients.js'
 import { subquery, type Db } from './db.js'
 import { organizationNameOf } from './organizations.js'
-import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
+import { containsPattern, exactMatchesFirst, likeLiteral, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 import { revokedTokenRow } from './revoked-tokens.js'
 
 /** A user as the API shows it: never the password hash, nor the token cut-off (internal). */
@@ -44,11 +44,26 @@ export async function findUserByEmail (db: Db, orgId: string, email: string): Pr
 /** A page of the org's users; `q` is a substring of the name or the e-mail, exact matches first. */
 export async function listUsers (db: Db, orgId: string, query: ListQuery): Promise<Listed<PublicUser>> {
   let base = db.selectFrom('users').where('organization_id', '=', orgId)
-  if (query.q) {
-    const pattern = containsPattern(query.q)
-    base = base.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('email', 'ilike', pattern)]))
+  const q = query.q
+  if (q) {
+    const pattern = containsPattern(q)
+    const at = q.indexOf('@')
+    if (at >= 0 && at === q.lastIndexOf('@')) {
+      // A term with one '@' (an e-mail or a part of one). A stored e-mail has exactly one '@' (the
+      // API's format check), so it contains "L@D" exactly when its local part ends with L and its
+      // domain starts with D. Said so, the search uses the local part's trigram index (0008); as
+      // email ILIKE '%L@D%' it read the domain's trigrams, which every row shares: 300 ms at a million.
+      const local = '%' + likeLiteral(q.slice(0, at))
+      const domain = likeLiteral(q.slice(at + 1)) + '%'
+      base = base.where((eb) => eb.or([
+        eb('name', 'ilike', pattern),
+        eb.and([eb(sql`split_part(email, '@', 1)`, 'ilike', local), eb(sql`split_part(email, '@', 2)`, 'ilike', domain)])
+      ]))
+    } else {
+      base = base.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('email', 'ilike', pattern)]))
+    }
   }
-  return await listPage(base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, query.q, ['name', 'email']).orderBy('created_at').orderBy('id'))
+  return await listPage(db, base, (qb) => qb.select(PUBLIC_COLUMNS), pageOf(query), (qb) => exactMatchesFirst(qb, q, ['name', 'email']).orderBy('created_at').orderBy('id'))
 }
 
 /** The columns an update may set. */

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
-import { connectPglite, connectPostgres, type DbHandle } from '../../src/db/connect.js'
+import { connectPglite, connectPostgres, PGLITE_EXTENSIONS, type DbHandle } from '../../src/db/connect.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 
 /**
@@ -18,7 +18,7 @@ export async function testDb (): Promise<DbHandle> {
   const template = process.env.PGLITE_TEMPLATE
   if (template) {
     const blob = new Blob([await fs.readFile(template)])
-    const instance = await PGlite.create({ loadDataDir: blob })
+    const instance = await PGlite.create({ loadDataDir: blob, extensions: PGLITE_EXTENSIONS })
     const handle = await connectPglite(undefined, instance)
     await migrateToLatest(handle.db)
     return handle
