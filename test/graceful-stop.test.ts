@@ -62,7 +62,11 @@ t.test('SIGTERM under a token load', async (t) => {
     method: 'POST', headers: FORM, signal, body: ascliForm(boot.client_id, assertions.pop()!)
   }), 40)
   const ready = steadyLoad(async (signal) => await fetch(`${base}/health/ready`, { signal }), 10)
-  await new Promise((resolve) => setTimeout(resolve, 1500))
+  // At least 20 token requests before the signal (1.5 s at 40 a second; longer on a starved machine,
+  // whose timers fire late).
+  const loaded = Date.now() + 30_000
+  while (tokens.sent() < 20 && Date.now() < loaded) await new Promise((resolve) => setTimeout(resolve, 100))
+  await new Promise((resolve) => setTimeout(resolve, 500))
   // A burst sent together with the signal: requests the server has not read yet when it arrives.
   const burst = assertions.splice(0, 30).map(async (assertion) => await fetch(`${base}/api/v1/oauth2/${boot.org}/token`, {
     method: 'POST', headers: FORM, body: ascliForm(boot.client_id, assertion)

@@ -19,7 +19,9 @@ async function startServer (env: Record<string, string>) {
 }
 
 t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers ready, closes on SIGTERM', { skip: process.env.TEST_DATABASE_URL ? 'runs in the embedded-database pass' : false }, async (t) => {
-  t.setTimeout(120_000)
+  // A first start creates and migrates the embedded database: seconds alone, a minute or more when
+  // the suite's other files keep both cores busy.
+  t.setTimeout(240_000)
   const dataDir = t.testdir()
   const port = await freePort()
   const server = await startServer({ PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: captureLevel('info'), SHUTDOWN_GRACE: '0' })
@@ -27,7 +29,7 @@ t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers re
     server.child.kill('SIGKILL')
     captureText(server.output())
   })
-  const ready = await waitReady(port)
+  const ready = await waitReady(port, 180_000)
   t.match(await ready.json(), { status: 'ok', database: 'pglite' })
   const boot = JSON.parse(await fs.readFile(path.join(dataDir, 'bootstrap.json'), 'utf8'))
   // The bootstrap's credentials, its admin's key and the generated encryption key, for the log scan.

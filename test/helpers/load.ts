@@ -16,6 +16,8 @@ export interface Sample {
 export interface Load {
   /** ms since the load began */
   now: () => number
+  /** Requests sent so far (answered or not). */
+  sent: () => number
   /** Stops sending, waits for every request in flight, and returns them all in the order sent. */
   stop: () => Promise<Sample[]>
 }
@@ -41,6 +43,7 @@ export function steadyLoad (request: (signal: AbortSignal) => Promise<Response>,
   const timer = setInterval(() => { pending.push(send()) }, 1000 / perSecond)
   return {
     now,
+    sent: () => pending.length,
     stop: async () => {
       clearInterval(timer)
       return await Promise.all(pending)
