@@ -66,6 +66,22 @@ t.test('the REST API declares Bearer security; 204 answers carry no body; X-Tota
   t.ok(generated.paths['/api/v1/users'].get.responses['200'].headers['X-Total-Count'], 'GET /users declares X-Total-Count')
 })
 
+t.test('every operation has a unique camelCase operationId, a summary and a tag (integrators generate clients from them)', async (t) => {
+  const seen = new Map<string, string>()
+  for (const [path, item] of Object.entries(generated.paths as Record<string, Record<string, any>>)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!['get', 'put', 'post', 'delete', 'patch'].includes(method)) continue
+      const where = `${method.toUpperCase()} ${path}`
+      t.match(op.operationId, /^[a-z][A-Za-z0-9]+$/, `${where}: operationId`)
+      t.notOk(seen.has(op.operationId), `${where}: ${op.operationId} is not also ${seen.get(op.operationId) ?? 'another operation'}'s`)
+      seen.set(op.operationId, where)
+      t.ok(typeof op.summary === 'string' && op.summary.length > 3, `${where}: summary`)
+      t.ok(Array.isArray(op.tags) && op.tags.length > 0, `${where}: tags`)
+    }
+  }
+  t.ok(seen.size >= 48, `${seen.size} operations`)
+})
+
 t.test('GET /openapi.json serves the generated document', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/openapi.json' })
   t.equal(res.statusCode, 200)

@@ -54,6 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['analytics'],
       summary: 'The organization\'s audit events',
+      operationId: 'listApplicationEvents',
       description: 'Needs an organization administrator\'s token (`admin:all` or `admin-user:all`) of that organization; another organization\'s id is a 404. ' +
         'Filters: `event_type`, `actor_id`, `target_id`, `start_time`, `stop_time`; `limit` 1..1000 (default 100). `next_cursor` is null on the last page.',
       security: [{ bearer: [] }],

@@ -119,6 +119,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['browser'],
       summary: 'Authorization endpoint (RFC 6749 §4.1, PKCE S256)',
+      operationId: 'authorize',
       description: 'An unknown client or a redirect URI that does not match is shown as an error page and never redirected to; every other error goes to the redirect URI with `state` and `iss`. A signed-in user is asked for consent when the client has explicit_authorization_required and the user has not allowed these scopes before.',
       params: OrgParams,
       querystring: AuthorizeQuery,
@@ -138,6 +139,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['browser'],
       summary: 'Consent decision (HTML form post)',
+      operationId: 'decideConsent',
       description: 'The consent page posts the authorization request back with `decision` allow or deny. Deny redirects with `access_denied`; allow is remembered for this user, client and scopes, and redirects with a code.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,

@@ -63,6 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Explain whether a user can get a token through a client',
+      operationId: 'explainClientAccess',
       description: 'What the token endpoint would decide for a JWT-bearer request about the user through this client, ' +
         'once for an assertion signed with the user\'s own key and once for one signed with the client\'s global key: ' +
         '`allowed` with the scope and lifetime, or `refused` with the rule that refused and what an administrator can change. ' +

@@ -43,6 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['client_authorizations'],
       summary: 'List client authorizations',
+      operationId: 'listClientAuthorizations',
       querystring: ClientAuthorizationQuery,
       response: { 200: { type: 'array', items: Type.Ref(ClientAuthorizationBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
@@ -57,6 +58,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['client_authorizations'],
       summary: 'List a user or a group on a client',
+      operationId: 'createClientAuthorization',
       description: 'The client and the user or group must belong to the organization (otherwise 422 naming the field); a duplicate is a 409.',
       body: ClientAuthorizationCreate,
       response: { 201: Type.Ref(ClientAuthorizationBody), ...errorResponses(401, 403, 409, 422) }
@@ -71,6 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['client_authorizations'],
       summary: 'Get a client authorization',
+      operationId: 'getClientAuthorization',
       params: IdParams,
       response: { 200: Type.Ref(ClientAuthorizationBody), ...errorResponses(401, 403, 404) }
     }
@@ -81,6 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['client_authorizations'],
       summary: 'Delete a client authorization',
+      operationId: 'deleteClientAuthorization',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }

@@ -65,6 +65,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'List clients',
+      operationId: 'listClients',
       description: 'Secrets are never listed; `GET /clients/{id}` shows one.',
       querystring: ListQuery,
       response: { 200: { type: 'array', items: Type.Ref(ClientBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
@@ -80,6 +81,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Register a client',
+      operationId: 'createClient',
       body: ClientCreate,
       response: { 201: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 409, 422) }
     }
@@ -96,6 +98,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Get a client, with its secret',
+      operationId: 'getClient',
       params: IdParams,
       response: { 200: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 404) }
     }
@@ -106,6 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Update a client',
+      operationId: 'updateClient',
       description: 'Only the fields sent change. A new `public_key` is the only global key from the very next request. ' +
         '`token_endpoint_auth_method` is fixed at creation: the same value is accepted, another is a 422.',
       params: IdParams,
@@ -124,6 +128,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Delete a client, with its authorizations',
+      operationId: 'deleteClient',
       description: 'Tokens issued to the client stop working at once.',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
@@ -138,6 +143,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['clients'],
       summary: 'Rotate a client\'s secret',
+      operationId: 'rotateClientSecret',
       description: 'Makes a new secret and answers `200 {"secret": "<new>"}`. The old secret stops matching at once; ' +
         'there is no overlap, so update the client\'s configuration right after. A public client has no secret: 409.',
       params: IdParams,

@@ -24,7 +24,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/self/consents', {
     preHandler: requireUser(app.ctx),
-    schema: { tags: ['users'], summary: 'The clients the calling user allowed', response: { 200: Type.Array(Type.Ref(ConsentBody)), ...errorResponses(401, 403) } }
+    schema: { tags: ['users'], summary: 'The clients the calling user allowed', operationId: 'listOwnConsents', response: { 200: Type.Array(Type.Ref(ConsentBody)), ...errorResponses(401, 403) } }
   }, async (request, reply) => {
     const caller = callerOf(request)
     const rows = await listConsents(app.ctx.db, caller.organizationId, caller.userId)
@@ -37,6 +37,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Withdraw a consent',
+      operationId: 'withdrawConsent',
       description: 'The client must ask again, and its refresh tokens for the caller stop working, with the access tokens they issued.',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }

@@ -42,6 +42,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'List group memberships',
+      operationId: 'listGroupMemberships',
       querystring: MembershipQuery,
       response: { 200: { type: 'array', items: Type.Ref(GroupMembershipBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
@@ -56,6 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Put a user in a group',
+      operationId: 'createGroupMembership',
       body: MembershipCreate,
       response: { 201: Type.Ref(GroupMembershipBody), ...errorResponses(401, 403, 409, 422) }
     }
@@ -69,6 +71,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Get a group membership',
+      operationId: 'getGroupMembership',
       params: IdParams,
       response: { 200: Type.Ref(GroupMembershipBody), ...errorResponses(401, 403, 404) }
     }
@@ -79,6 +82,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Take a user out of a group',
+      operationId: 'deleteGroupMembership',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }

@@ -32,6 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'List groups',
+      operationId: 'listGroups',
       querystring: ListQuery,
       response: { 200: { type: 'array', items: Type.Ref(GroupBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
@@ -46,6 +47,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Create a group',
+      operationId: 'createGroup',
       body: GroupCreate,
       response: { 201: Type.Ref(GroupBody), ...errorResponses(401, 403, 409, 422) }
     }
@@ -59,6 +61,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Get a group',
+      operationId: 'getGroup',
       params: IdParams,
       response: { 200: Type.Ref(GroupBody), ...errorResponses(401, 403, 404) }
     }
@@ -69,6 +72,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Update a group',
+      operationId: 'updateGroup',
       params: IdParams,
       body: GroupUpdate,
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
@@ -83,6 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['groups'],
       summary: 'Delete a group, with its memberships and the client authorizations that list it',
+      operationId: 'deleteGroup',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }

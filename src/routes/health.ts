@@ -22,11 +22,11 @@ const Status = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/live', {
     config: exemptFromOverload,
-    schema: { tags: ['health'], summary: 'Liveness', response: { 200: Status } }
+    schema: { tags: ['health'], summary: 'Liveness', operationId: 'getLiveness', response: { 200: Status } }
   }, async () => ({ status: 'ok' }))
   app.get('/health/ready', {
     config: exemptFromOverload,
-    schema: { tags: ['health'], summary: 'Readiness: not stopping, not overloaded, and the database answers', response: { 200: Status, 503: Status } }
+    schema: { tags: ['health'], summary: 'Readiness: not stopping, not overloaded, and the database answers', operationId: 'getReadiness', response: { 200: Status, 503: Status } }
   }, async (request, reply) => {
     const { ctx } = app
     const unready = (reason: 'draining' | 'overloaded' | 'database') =>

@@ -13,11 +13,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return await app.ctx.keys.jwks() as { keys: Array<{ kid: string, kty: string }> }
   }
   app.addSchema(Jwks)
-  app.get('/.well-known/jwks.json', { schema: { tags: ['oauth'], summary: 'Public signing keys (JWKS)', response: { 200: Type.Ref(Jwks) } } }, handler)
+  app.get('/.well-known/jwks.json', { schema: { tags: ['oauth'], summary: 'Public signing keys (JWKS)', operationId: 'getJwks', response: { 200: Type.Ref(Jwks) } } }, handler)
   app.get(`${OAUTH_ORG_ROUTE}/jwks`, {
     schema: {
       tags: ['oauth'],
       summary: 'Public signing keys (JWKS) at the organization\'s OAuth base',
+      operationId: 'getOrganizationJwks',
       params: OrgParams,
       response: { 200: Type.Ref(Jwks) }
     }

@@ -54,6 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['browser'],
       summary: 'Sign-in page (HTML)',
+      operationId: 'showSignInPage',
       description: 'The e-mail and password form; answers 2xx to an anonymous GET (org discovery lands here). When already signed in, resumes `return_to` or shows who is signed in.',
       params: OrgParams,
       querystring: Type.Object({ return_to: Type.Optional(Type.String({ description: 'The authorization request to resume, as a query string.' })) }, { additionalProperties: true }),
@@ -80,6 +81,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['browser'],
       summary: 'Sign in (HTML form post)',
+      operationId: 'signIn',
       description: 'Checks e-mail and password; failures are counted per account and per address (LOGIN_MAX_FAILURES_*), and the message never says whether the e-mail exists. Success starts a session (cookie `aoc_session`) and answers 303 to `return_to` or to the login page.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
@@ -134,6 +136,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['browser'],
       summary: 'Sign out (HTML form post)',
+      operationId: 'signOut',
       description: 'Ends the session and clears its cookie.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,

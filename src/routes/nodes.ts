@@ -41,6 +41,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['nodes'],
       summary: 'List nodes',
+      operationId: 'listNodes',
       querystring: ListQuery,
       response: { 200: { type: 'array', items: Type.Ref(NodeBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
@@ -55,6 +56,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['nodes'],
       summary: 'Register a node',
+      operationId: 'createNode',
       body: NodeCreate,
       response: { 201: Type.Ref(NodeBody), ...errorResponses(401, 403, 409, 422) }
     }
@@ -68,6 +70,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['nodes'],
       summary: 'Get a node',
+      operationId: 'getNode',
       params: IdParams,
       response: { 200: Type.Ref(NodeBody), ...errorResponses(401, 403, 404) }
     }
@@ -78,6 +81,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['nodes'],
       summary: 'Update a node',
+      operationId: 'updateNode',
       params: IdParams,
       body: NodeUpdate,
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
@@ -92,6 +96,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['nodes'],
       summary: 'Delete a node',
+      operationId: 'deleteNode',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404) }
     }

@@ -122,6 +122,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['oauth'],
       summary: 'Token endpoint',
+      operationId: 'requestToken',
       description: `Grants: ${GRANTS.map((g) => '`' + g.grantType + '`').join(', ')}. The client is identified by HTTP Basic, or by \`client_id\` (and \`client_secret\`) in the body; a secret that is sent must be right. The JWT bearer grant may identify it by \`client_id\` alone (the assertion is its proof).`,
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
@@ -155,6 +156,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['oauth'],
       summary: 'Token introspection (RFC 7662)',
+      operationId: 'introspectToken',
       description: 'Needs the client\'s secret. `active` is false for an expired, revoked, malformed or foreign token, or one issued to another client.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
@@ -173,6 +175,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['oauth'],
       summary: 'Token revocation (RFC 7009)',
+      operationId: 'revokeToken',
       description: 'Needs the client\'s secret; a public client sends its `client_id` alone. Answers 200 whether or not the token was known; only the client\'s own tokens are revoked.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
@@ -191,6 +194,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['oauth'],
       summary: 'Authorization server metadata (RFC 8414)',
+      operationId: 'getAuthorizationServerMetadata',
       params: OrgParams,
       response: { 200: Type.Object({ issuer: Type.String() }, { additionalProperties: true }) }
     }

@@ -22,7 +22,7 @@ const PasswordChange = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/self', {
     preHandler: requireUser(app.ctx),
-    schema: { tags: ['users'], summary: 'The calling user', response: { 200: Type.Ref(UserBody), ...errorResponses(401, 403) } }
+    schema: { tags: ['users'], summary: 'The calling user', operationId: 'getSelf', response: { 200: Type.Ref(UserBody), ...errorResponses(401, 403) } }
   }, async (request) => {
     const caller = callerOf(request)
     return getUser(app.ctx.db, caller.organizationId, caller.userId)
@@ -33,6 +33,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Change the calling user\'s password',
+      operationId: 'changeOwnPassword',
       description: 'Needs the current password; a user without one asks an administrator. Wrong passwords count against the sign-in page\'s limits (429 with Retry-After past them). Ends the user\'s browser sessions.',
       body: PasswordChange,
       response: { 204: NoContent, ...errorResponses(401, 403, 422, 429) }

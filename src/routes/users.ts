@@ -71,6 +71,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'List users',
+      operationId: 'listUsers',
       querystring: ListQuery,
       response: { 200: { type: 'array', items: Type.Ref(UserBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
     }
@@ -85,6 +86,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Create a user',
+      operationId: 'createUser',
       body: UserCreate,
       response: { 201: Type.Ref(UserBody), ...errorResponses(401, 403, 409, 422) }
     }
@@ -101,6 +103,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Get a user',
+      operationId: 'getUser',
       params: IdParams,
       response: { 200: Type.Ref(UserBody), ...errorResponses(401, 403, 404) }
     }
@@ -111,6 +114,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Update a user',
+      operationId: 'updateUser',
       description: 'Admins may change any field. A user may change only its own `public_key` (its own password: `PUT /self/password`). ' +
         'Setting `public_key` or `password` needs a token with scope `user:all` or an admin scope that was not given to a third-party client through consent (403 otherwise).',
       params: IdParams,
@@ -138,6 +142,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Delete a user, with its memberships and client authorizations',
+      operationId: 'deleteUser',
       params: IdParams,
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409) }
     }
