@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from './config.js'
+import { KEY_REFRESH_SECONDS, maxAccessTokenTtl, type Config } from './config.js'
 import type { AppContext } from './context.js'
 import { hotRows } from './cache/hot-rows.js'
 import { openDatabase } from './db/open.js'
@@ -10,7 +10,7 @@ import { connectPostgres, type DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
 import { resolveMasterKey } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
-import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
+import { ensureSigningKey, KeyStore, systemClock, type Clock } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
 import { changeFeedUp, changeNotifications, httpDuration, redisUp, sources as metricSources } from './metrics.js'
 import { connectRedis, type RedisHandle } from './db/redis.js'
@@ -22,6 +22,7 @@ import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { registerOverloadGuard } from './plugins/overload.js'
 import { JtiRecorder } from './store/assertion-jtis.js'
 import { purgeExpiredOnce } from './services/purge.js'
+import { rotateSigningKeyIfDue } from './services/signing-keys.js'
 import browserRoutes from './routes/browser.js'
 import oauthRoutes from './routes/oauth.js'
 import { registerOrgHostRedirect } from './routes/org-host.js'
@@ -51,6 +52,28 @@ export interface BuildOptions {
   db?: DbHandle
   /** Fastify logger option; defaults to pino at config.logLevel with redaction. */
   logger?: FastifyServerOptions['logger']
+  /** The keys' clock (keys/signing-keys.ts): a test moves it to go through a scheduled rotation; the system clock otherwise. */
+  now?: Clock
+  /** Milliseconds between two turns of the scheduled key rotation on this instance; a minute unless a test wants it sooner. */
+  keyRotationEveryMs?: number
+}
+
+/**
+ * Runs `job` every `everyMs` on this instance, one turn at a time; a failed turn is logged and the
+ * next one tries again. Closing the app stops the timer and waits for a turn under way.
+ */
+function every (app: FastifyInstance, everyMs: number, what: string, job: () => Promise<void>): void {
+  let running: Promise<void> | undefined
+  const timer = setInterval(() => {
+    running ??= job()
+      .catch((err: unknown) => { app.log.warn({ err }, `${what} failed`) })
+      .finally(() => { running = undefined })
+  }, everyMs)
+  timer.unref()
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    await running
+  })
 }
 
 /**
@@ -70,7 +93,8 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
-    const keys = new KeyStore(handle.db, box)
+    const now = opts.now ?? systemClock
+    const keys = new KeyStore(handle.db, box, KEY_REFRESH_SECONDS * 1000, now)
     const cache = hotRows(handle.db)
     const ctx: AppContext = { config, db: handle.db, adminDb: admin?.db ?? handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
 
@@ -144,7 +168,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     if (ownsDb) app.addHook('onClose', async () => { await handle.close() })
     if (admin) app.addHook('onClose', async () => { await admin.close() })
 
-    await ensureSigningKey(handle.db, box, config.signingAlg)
+    await ensureSigningKey(handle.db, box, config.signingAlg, now())
     await runBootstrapIfDue(ctx, app.log)
 
     registerErrorHandling(app, oauthErrorResponder)
@@ -160,15 +184,31 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     await app.register(browserRoutes)
     await app.register(apiRoutes, { prefix: '/api/v1' })
     await app.register(applicationEventRoutes, { prefix: '/analytics/v2' })
-    // Expired rows are useless. Every instance tries each PURGE_INTERVAL; one at a time does it (an advisory lock).
+    // Background jobs: every instance takes a turn on its timer; one at a time does the work (an advisory lock).
+    // Expired rows are useless (every PURGE_INTERVAL; 0: this instance never purges).
     if (config.purgeInterval > 0) {
-      const purge = setInterval(() => {
-        purgeExpiredOnce(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays })
-          .then((removed) => { if (removed) app.log.debug({ removed }, 'purged expired records') })
-          .catch((err: unknown) => app.log.warn({ err }, 'purge of expired records failed'))
-      }, config.purgeInterval * 1000)
-      purge.unref()
-      app.addHook('onClose', async () => { clearInterval(purge) })
+      every(app, config.purgeInterval * 1000, 'purge of expired records', async () => {
+        const removed = await purgeExpiredOnce(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays })
+        if (removed) app.log.debug({ removed }, 'purged expired records')
+      })
+    }
+    // A new signing key each SIGNING_KEY_ROTATION_INTERVAL; every instance follows through its KeyStore.
+    if (config.signingKeyRotationInterval > 0) {
+      const schedule = {
+        alg: config.signingAlg,
+        interval: config.signingKeyRotationInterval,
+        publishDelay: config.keyPublishDelay,
+        maxTokenTtl: maxAccessTokenTtl(config),
+        now
+      }
+      const src = { organizationId: null, actor: { type: 'system' as const }, log: app.log }
+      every(app, opts.keyRotationEveryMs ?? 60_000, 'scheduled signing key rotation', async () => {
+        const turn = await rotateSigningKeyIfDue(handle.db, box, src, schedule)
+        if (turn.outcome !== 'rotated') return
+        keys.invalidate()
+        // The audit event's line says what was made; this one says why.
+        app.log.info({ kid: turn.kid, activates_at: turn.activatesAt }, 'signing key rotated on schedule (SIGNING_KEY_ROTATION_INTERVAL): published now, signs from activates_at')
+      })
     }
     return app
   } catch (err) {

@@ -23,6 +23,12 @@ export class ConfigError extends Error {
  */
 export const KEY_REFRESH_SECONDS = 5
 
+/**
+ * Seconds a retired signing key stays published beyond the longest access-token lifetime, for
+ * verifiers whose clocks run a little behind (keys/signing-keys.ts rotateSigningKeyIn).
+ */
+export const RETIRED_KEY_MARGIN_SECONDS = 60
+
 const Seconds = (def: number, min = 1, max = 31 * 24 * 3600) =>
   Type.Integer({ default: def, minimum: min, maximum: max })
 
@@ -50,6 +56,8 @@ export const EnvSchema = Type.Object({
   SECRET_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_=-]{43,44}$' })),
   ACCESS_TOKEN_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   KEY_PUBLISH_DELAY: Seconds(600, KEY_REFRESH_SECONDS, 7 * 24 * 3600),
+  // 0 turns the scheduled rotation off; its least other value depends on the token lifetimes (loadConfig).
+  SIGNING_KEY_ROTATION_INTERVAL: Type.Integer({ default: 90 * 24 * 3600, minimum: 0, maximum: 10 * 365 * 24 * 3600 }),
   MIGRATE_ON_START: Type.Boolean({ default: true }),
   BOOTSTRAP: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], { default: 'auto' }),
   BOOTSTRAP_ORG: Type.String({ default: 'demo', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }),
@@ -114,6 +122,11 @@ export interface Config {
   secretEncryptionKey?: Buffer
   accessTokenAudience: string
   keyPublishDelay: number
+  /**
+   * Seconds from the newest signing key's activation until the scheduled rotation publishes its
+   * successor (services/signing-keys.ts rotateSigningKeyIfDue); 0: no scheduled rotation.
+   */
+  signingKeyRotationInterval: number
   migrateOnStart: boolean
   bootstrap: 'auto' | 'true' | 'false'
   bootstrapOrg: string
@@ -179,6 +192,35 @@ export const AOC_TOKEN_AUDIENCES: readonly string[] = Object.freeze([
   'https://api.asperafiles.com/api/v1/oauth2/token',
   'https://api.ibmaspera.com/api/v1/oauth2/token'
 ])
+
+/** The longest lifetime an access token may have: how long a retired key must stay published. */
+export function maxAccessTokenTtl (config: Pick<Config, 'adminTokenTtl' | 'userTokenTtl'>): number {
+  return Math.max(config.adminTokenTtl, config.userTokenTtl)
+}
+
+/**
+ * The least SIGNING_KEY_ROTATION_INTERVAL other than 0: the longest access-token lifetime plus the
+ * retired key's margin, that is how long a key stays published after its successor begins to sign.
+ * The interval is counted from that beginning, so at or above this bound the key before is gone
+ * from the JWKS before the next one is published: the schedule never publishes more than two keys
+ * at once. Below it, every rotation would add a key before the oldest left, and a short interval
+ * would fill the JWKS with keys that no longer sign.
+ */
+export function leastRotationInterval (config: Pick<Config, 'adminTokenTtl' | 'userTokenTtl'>): number {
+  return maxAccessTokenTtl(config) + RETIRED_KEY_MARGIN_SECONDS
+}
+
+/** SIGNING_KEY_ROTATION_INTERVAL, checked against the token lifetimes (leastRotationInterval). */
+function parseRotationInterval (e: Env): number {
+  const interval = e.SIGNING_KEY_ROTATION_INTERVAL
+  const least = leastRotationInterval({ adminTokenTtl: e.ADMIN_TOKEN_TTL, userTokenTtl: e.USER_TOKEN_TTL })
+  if (interval !== 0 && interval < least) {
+    throw new ConfigError('SIGNING_KEY_ROTATION_INTERVAL', `Invalid configuration: SIGNING_KEY_ROTATION_INTERVAL must be 0 (off) or at least ${least} ` +
+      `(the longest access-token lifetime, ${least - RETIRED_KEY_MARGIN_SECONDS} s, plus ${RETIRED_KEY_MARGIN_SECONDS} s: how long a retired key stays published), ` +
+      `or a rotation would publish a key before the one retired last has left the JWKS; got ${JSON.stringify(String(interval))}`)
+  }
+  return interval
+}
 
 /** The names proxy-addr (under fastify's trustProxy) knows for address ranges. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
@@ -306,6 +348,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     secretEncryptionKey,
     accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE ?? `${publicUrl}/api/v1`,
     keyPublishDelay: e.KEY_PUBLISH_DELAY,
+    signingKeyRotationInterval: parseRotationInterval(e),
     migrateOnStart: e.MIGRATE_ON_START,
     bootstrap: e.BOOTSTRAP,
     bootstrapOrg: e.BOOTSTRAP_ORG,

@@ -37,6 +37,7 @@ t.test('defaults', async (t) => {
     secretEncryptionKey: undefined,
     accessTokenAudience: 'http://localhost:3000/api/v1',
     keyPublishDelay: 600,
+    signingKeyRotationInterval: 90 * 24 * 3600,
     migrateOnStart: true,
     bootstrap: 'auto',
     bootstrapOrg: 'demo',
@@ -115,6 +116,9 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['EVENT_RETENTION_DAYS', '0', 'below a day'],
     ['KEY_PUBLISH_DELAY', '0', 'no publication before signing'],
     ['KEY_PUBLISH_DELAY', '4', 'below the instances\' key refresh bound (5 s)'],
+    ['SIGNING_KEY_ROTATION_INTERVAL', '-1', 'negative'],
+    ['SIGNING_KEY_ROTATION_INTERVAL', '3659', 'below the longest token lifetime plus a minute'],
+    ['SIGNING_KEY_ROTATION_INTERVAL', '90d', 'not a number of seconds'],
     ['SHUTDOWN_GRACE', '-1', 'negative'],
     ['SHUTDOWN_GRACE', '3600', 'above five minutes'],
     ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'slow', 'not a number'],
@@ -217,4 +221,14 @@ t.test('the server refuses PORT=abc: non-zero exit, stderr names PORT', async (t
 t.test('KEY_PUBLISH_DELAY: the key refresh bound is the least accepted', async (t) => {
   t.equal(loadConfig({ KEY_PUBLISH_DELAY: '5' }).keyPublishDelay, 5)
   t.throws(() => loadConfig({ KEY_PUBLISH_DELAY: '4' }), /^Invalid configuration: KEY_PUBLISH_DELAY must be >= 5, got "4"$/)
+})
+
+t.test('SIGNING_KEY_ROTATION_INTERVAL: 0 turns it off; otherwise at least the longest token lifetime plus a minute', async (t) => {
+  t.equal(loadConfig({ SIGNING_KEY_ROTATION_INTERVAL: '0' }).signingKeyRotationInterval, 0)
+  t.equal(loadConfig({ SIGNING_KEY_ROTATION_INTERVAL: '3660' }).signingKeyRotationInterval, 3660, 'USER_TOKEN_TTL 3600 + 60')
+  t.throws(() => loadConfig({ SIGNING_KEY_ROTATION_INTERVAL: '3659' }),
+    /^Invalid configuration: SIGNING_KEY_ROTATION_INTERVAL must be 0 \(off\) or at least 3660 \(the longest access-token lifetime, 3600 s, plus 60 s/)
+  t.equal(loadConfig({ SIGNING_KEY_ROTATION_INTERVAL: '1860', USER_TOKEN_TTL: '600' }).signingKeyRotationInterval, 1860, 'ADMIN_TOKEN_TTL 1800 is then the longest')
+  t.throws(() => loadConfig({ SIGNING_KEY_ROTATION_INTERVAL: '7200', ADMIN_TOKEN_TTL: '86400' }), /at least 86460 /)
+  t.throws(() => loadConfig({ SIGNING_KEY_ROTATION_INTERVAL: String(11 * 365 * 24 * 3600) }), /must be <= 315360000/, 'ten years at most')
 })

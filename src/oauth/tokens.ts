@@ -47,10 +47,10 @@ const b64json = (value: object) => Buffer.from(JSON.stringify(value)).toString('
 /** The digest each JWS algorithm signs with (EdDSA takes none). */
 const DIGEST: Record<string, string | null> = { ES256: 'sha256', RS256: 'sha256', EdDSA: null }
 
-/** Signs an access token with the current key; `exp - iat` is exactly `ttl`. */
+/** Signs an access token with the current key; `exp - iat` is exactly `ttl`; `iat` is the keys' clock's. */
 export async function issueAccessToken (keys: KeyStore, input: IssueInput): Promise<IssuedToken> {
   const signer = await keys.signer()
-  const iat = Math.floor(Date.now() / 1000)
+  const iat = Math.floor(keys.now().getTime() / 1000)
   const jti = randomUUID()
   const header = { alg: signer.alg, kid: signer.kid, typ: 'at+jwt' }
   const payload = {
@@ -96,7 +96,7 @@ export function issuedBeforeCutOff (iat: number, tokensValidAfter: Date | null):
 const MAX_TOKEN_LENGTH = 8192
 
 /**
- * Checks signature (a published key, an allowed alg), `typ`, audience and expiry, and that every
+ * Checks signature (a published key, an allowed alg), `typ`, audience and expiry (by the keys' clock), and that every
  * claim this server puts in is there. The issuer is checked by the caller, which knows the org.
  */
 export async function verifyAccessToken (keys: KeyStore, token: string, audience: string): Promise<AccessTokenClaims> {
@@ -116,7 +116,8 @@ export async function verifyAccessToken (keys: KeyStore, token: string, audience
       typ: 'at+jwt',
       audience,
       requiredClaims: ['iss', 'sub', 'exp', 'iat', 'jti', 'client_id', 'scope', 'user_id', 'organization_id'],
-      clockTolerance: 5
+      clockTolerance: 5,
+      currentDate: keys.now()
     })
     for (const claim of ['iss', 'sub', 'jti', 'client_id', 'scope', 'user_id', 'organization_id'] as const) {
       if (typeof payload[claim] !== 'string') throw new TokenInvalidError(`claim ${claim} is not a string`)

@@ -1,11 +1,15 @@
-// Advisory locks: a background job that must run on one instance at a time (the purge) takes a
-// session-level advisory lock on a connection of its own for as long as it runs; the others find
-// it taken and skip their turn. If the instance dies, PostgreSQL releases the lock with its session.
+// Advisory locks: a background job that must run on one instance at a time (the purge, the
+// scheduled key rotation) takes a session-level advisory lock on a connection of its own for as
+// long as it runs; the others find it taken and skip their turn. If the instance dies, PostgreSQL
+// releases the lock with its session.
 import { sql } from 'kysely'
 import type { Db } from './db.js'
 
 /** The purge's lock: one number for the whole database, "aoc" and 1. */
 export const PURGE_LOCK = 0x616f6301
+
+/** The scheduled signing-key rotation's lock: "aoc" and 2. */
+export const KEY_ROTATION_LOCK = 0x616f6302
 
 /**
  * Runs `job` on one connection while holding advisory lock `key`, if no other session holds it;

@@ -12,13 +12,20 @@ export interface NewSigningKeyRow {
   activates_at: Date
 }
 
-/** Whether a key signs now: activated, and not retired. */
-export async function hasActiveSigningKey (db: Db): Promise<boolean> {
+/** Whether a key signs at `at`: activated, and not retired. */
+export async function hasActiveSigningKey (db: Db, at: Date): Promise<boolean> {
   const row = await db.selectFrom('signing_keys').select('kid')
-    .where('activates_at', '<=', sql<Date>`now()`)
-    .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', sql<Date>`now()`)]))
+    .where('activates_at', '<=', at)
+    .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', at)]))
     .executeTakeFirst()
   return row !== undefined
+}
+
+/** When the newest key (by activation) begins or began to sign; undefined without any key. */
+export async function newestSigningKeyActivation (db: Db): Promise<Date | undefined> {
+  const row = await db.selectFrom('signing_keys').select('activates_at')
+    .orderBy('activates_at', 'desc').limit(1).executeTakeFirst()
+  return row?.activates_at
 }
 
 export async function insertSigningKey (db: Db, row: NewSigningKeyRow): Promise<void> {
@@ -33,10 +40,10 @@ export async function retireSigningKeys (db: Db, activatesAt: Date, unpublishAt:
     .execute()
 }
 
-/** The keys still published, newest activation first. */
-export async function listPublishedSigningKeys (db: Db): Promise<SigningKey[]> {
+/** The keys still published at `at`, newest activation first. */
+export async function listPublishedSigningKeys (db: Db, at: Date): Promise<SigningKey[]> {
   return await db.selectFrom('signing_keys').selectAll()
-    .where((eb) => eb.or([eb('unpublish_at', 'is', null), eb('unpublish_at', '>', sql<Date>`now()`)]))
+    .where((eb) => eb.or([eb('unpublish_at', 'is', null), eb('unpublish_at', '>', at)]))
     .orderBy('activates_at', 'desc').orderBy('kid')
     .execute()
 }

@@ -5,6 +5,8 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { connectPglite, connectPostgres, PGLITE_EXTENSIONS, type DbHandle } from '../../src/db/connect.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
+import type { Db } from '../../src/store/db.js'
+import { withAdvisoryLock } from '../../src/store/locks.js'
 
 /**
  * One migrated database for a test file. With TEST_DATABASE_URL (a server's admin URL), a fresh
@@ -60,5 +62,22 @@ export async function serverDatabaseUrl (): Promise<{ url: string, drop: () => P
       await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin)
       await admin.destroy()
     }
+  }
+}
+
+/**
+ * Takes advisory lock `key` on `db` (another instance's pool) as a background job holds it, and
+ * keeps it until the returned function is called; that function resolves once it is let go.
+ */
+export async function holdAdvisoryLock (db: Db, key: number): Promise<() => Promise<void>> {
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  let started: () => void = () => {}
+  const holding = new Promise<void>((resolve) => { started = resolve })
+  const run = withAdvisoryLock(db, key, async () => { started(); await held })
+  await Promise.race([holding, run.then((r) => { if (!r.ran) throw new Error(`advisory lock ${key} is taken`) })])
+  return async () => {
+    release()
+    await run
   }
 }

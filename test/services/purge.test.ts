@@ -4,9 +4,9 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { connectPostgres } from '../../src/db/connect.js'
 import { purgeExpired, purgeExpiredOnce } from '../../src/services/purge.js'
-import { PURGE_LOCK, withAdvisoryLock } from '../../src/store/locks.js'
+import { PURGE_LOCK } from '../../src/store/locks.js'
 import { buildAppForTest, testConfig } from '../helpers/app.js'
-import { dbKind, testDb } from '../helpers/db.js'
+import { dbKind, holdAdvisoryLock, testDb } from '../helpers/db.js'
 
 const handle = await testDb()
 t.teardown(async () => { await handle.close() })
@@ -32,16 +32,10 @@ if (dbKind === 'postgres') {
     const other = connectPostgres(handle.url!, 2)
     t.teardown(async () => { await other.close() })
     await addJtis(3, true, 'held-')
-    let release: () => void = () => {}
-    const held = new Promise<void>((resolve) => { release = resolve })
-    let started: () => void = () => {}
-    const holding = new Promise<void>((resolve) => { started = resolve })
-    const otherRun = withAdvisoryLock(other.db, PURGE_LOCK, async () => { started(); await held; return 'done' })
-    await holding
+    const release = await holdAdvisoryLock(other.db, PURGE_LOCK)
     t.equal(await purgeExpiredOnce(db), undefined, 'skipped: the other instance holds the lock')
     t.equal(await count(), 8, 'and deleted nothing')
-    release()
-    t.same(await otherRun, { ran: true, result: 'done' })
+    await release()
     t.equal(await purgeExpiredOnce(db), 3, 'runs once the lock is free')
     t.equal(await count(), 5)
   })

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import { maxAccessTokenTtl } from '../../config.js'
 import { SIGNING_ALGS, type SigningAlg } from '../../keys/signing-keys.js'
 import { rotateSigningKey } from '../../services/signing-keys.js'
 import { listSigningKeyDates } from '../../store/signing-keys.js'
@@ -14,8 +15,7 @@ export function registerKeys (program: Command): void {
       const rotated = await withContext(async ({ config, db, box, audit }) => {
         const alg = opts.alg ?? config.signingAlg
         // Old keys stay published until the longest-lived token they may have signed has expired.
-        const maxTokenTtl = Math.max(config.adminTokenTtl, config.userTokenTtl)
-        return { alg, ...await rotateSigningKey(db, box, audit(null), alg, config.keyPublishDelay, maxTokenTtl) }
+        return { alg, ...await rotateSigningKey(db, box, audit(null), alg, config.keyPublishDelay, maxAccessTokenTtl(config)) }
       })
       printJson({ kid: rotated.kid, alg: rotated.alg, activates_at: rotated.activatesAt })
     })
