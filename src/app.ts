@@ -8,7 +8,7 @@ import { hotRows } from './cache/hot-rows.js'
 import { openDatabase } from './db/open.js'
 import { connectPostgres, type DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
-import { resolveMasterKey } from './keys/master-key.js'
+import { resolveSecretKeys } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
@@ -69,7 +69,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     : undefined
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
-    const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
+    const box = new SecretBox(await resolveSecretKeys(config.secretEncryptionKeys, config.dataDir))
     const keys = new KeyStore(handle.db, box)
     const cache = hotRows(handle.db)
     const ctx: AppContext = { config, db: handle.db, adminDb: admin?.db ?? handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
