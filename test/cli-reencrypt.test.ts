@@ -65,9 +65,10 @@ t.test('keys reencrypt rewrites both client secrets and both private keys, and p
   t.same(JSON.parse(second.stdout), { key_id: report.key_id, client_secrets: { rewritten: 0, reread: 0 }, signing_keys: { rewritten: 0, reread: 0 } })
 })
 
-t.test('a ciphertext no configured key opens: exit 1, the row named, no secret, no stack', async (t) => {
+t.test('a ciphertext no configured key opens: exit 1, the row named, no secret, no stack even at debug', async (t) => {
   // The old key alone, after the rows moved to the new one: as if the new key were dropped too early.
-  const res = await reencrypt(keyList(OLD_KEY))
+  // At debug, where the CLI shows a bug's stack: this is no bug, so still one line.
+  const res = await cli(['keys', 'reencrypt'], { LOG_LEVEL: 'debug', SECRET_ENCRYPTION_KEY: keyList(OLD_KEY) })
   t.equal(res.code, 1)
   t.match(res.stderr, new RegExp(`^error: cannot re-encrypt the secret of client (${clientIds.join('|')}): the secret was encrypted under key id ` +
     `${new SecretBox(NEW_KEY).keyId}, which SECRET_ENCRYPTION_KEY does not list\\. Add the key it was made under`))
