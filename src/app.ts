@@ -8,7 +8,7 @@ import { hotRows } from './cache/hot-rows.js'
 import { openDatabase } from './db/open.js'
 import { connectPostgres, type DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
-import { resolveMasterKey } from './keys/master-key.js'
+import { resolveSecretKeys } from './keys/master-key.js'
 import { SecretBox } from './keys/secret-box.js'
 import { ensureSigningKey, KeyStore, systemClock, type Clock } from './keys/signing-keys.js'
 import { loggerOptions } from './logger.js'
@@ -92,7 +92,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     : undefined
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
-    const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
+    const box = new SecretBox(await resolveSecretKeys(config.secretEncryptionKeys, config.dataDir))
     const now = opts.now ?? systemClock
     const keys = new KeyStore(handle.db, box, KEY_REFRESH_SECONDS * 1000, now)
     const cache = hotRows(handle.db)

@@ -53,7 +53,8 @@ export const EnvSchema = Type.Object({
   ADMIN_TOKEN_TTL: Seconds(1800, 60, 24 * 3600),
   USER_TOKEN_TTL: Seconds(3600, 60, 24 * 3600),
   SIGNING_ALG: Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('EdDSA')], { default: 'ES256' }),
-  SECRET_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_=-]{43,44}$' })),
+  // One key or a comma-separated list: parseSecretEncryptionKeys checks each entry.
+  SECRET_ENCRYPTION_KEY: Type.Optional(Type.String({ maxLength: 4096 })),
   ACCESS_TOKEN_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   KEY_PUBLISH_DELAY: Seconds(600, KEY_REFRESH_SECONDS, 7 * 24 * 3600),
   // 0 turns the scheduled rotation off; its least other value depends on the token lifetimes (loadConfig).
@@ -118,8 +119,11 @@ export interface Config {
   adminTokenTtl: number
   userTokenTtl: number
   signingAlg: 'ES256' | 'RS256' | 'EdDSA'
-  /** 32 bytes; undefined means "read or create DATA_DIR/secret.key" (embedded default only). */
-  secretEncryptionKey?: Buffer
+  /**
+   * 32 bytes each; the first encrypts, every one decrypts (a rotation, docs/operations.md). Undefined
+   * means "read or create DATA_DIR/secret.key" (embedded default only).
+   */
+  secretEncryptionKeys?: Buffer[]
   accessTokenAudience: string
   keyPublishDelay: number
   /**
@@ -257,6 +261,35 @@ export function parseTrustProxy (value: string): false | number | string[] {
   return entries
 }
 
+/** 32 bytes in base64 (43 characters and one `=`) or base64url (43, the `=` optional); Buffer decodes either alphabet. */
+const KEY_TEXT = /^[A-Za-z0-9+/_-]{43}=?$/
+
+/**
+ * SECRET_ENCRYPTION_KEY: one key, or a comma-separated list while the key rotates (docs/operations.md):
+ * the first encrypts, every one decrypts. Each entry is 32 bytes, base64 or base64url; blanks around
+ * an entry are ignored. An empty entry, a malformed one and the same key twice are refused; the message
+ * names the entry by its place in the list, never by its value.
+ */
+export function parseSecretEncryptionKeys (value: string): Buffer[] {
+  const V = 'SECRET_ENCRYPTION_KEY'
+  const entries = value.split(',').map((entry) => entry.trim())
+  const which = (i: number) => entries.length > 1 ? ` (entry ${i + 1} of ${entries.length})` : ''
+  const keys: Buffer[] = []
+  entries.forEach((entry, i) => {
+    if (entry === '') {
+      throw new ConfigError(V, `Invalid configuration: ${V} has an empty entry${which(i)}: separate the keys with single commas, with none at either end`)
+    }
+    const key = KEY_TEXT.test(entry) ? Buffer.from(entry, 'base64') : undefined
+    if (key?.length !== 32) {
+      throw new ConfigError(V, `Invalid configuration: ${V} must be 32 bytes, base64 or base64url encoded${which(i)} (openssl rand -base64 32)`)
+    }
+    const same = keys.findIndex((k) => k.equals(key))
+    if (same >= 0) throw new ConfigError(V, `Invalid configuration: ${V} lists the same key twice (entries ${same + 1} and ${i + 1}): list each key once`)
+    keys.push(key)
+  })
+  return keys
+}
+
 /**
  * The exporter's settings (README "Traces"), read as every OpenTelemetry SDK reads these variables,
  * so one set of them serves all of an operator's services: the traces endpoint is used as it is,
@@ -319,12 +352,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('PUBLIC_URL', `Invalid configuration: PUBLIC_URL is not a URL, got ${JSON.stringify(e.PUBLIC_URL)}`)
   }
   if (url.search || url.hash) throw new ConfigError('PUBLIC_URL', 'Invalid configuration: PUBLIC_URL must not carry a query or fragment')
-  let secretEncryptionKey: Buffer | undefined
+  let secretEncryptionKeys: Buffer[] | undefined
   if (e.SECRET_ENCRYPTION_KEY) {
-    secretEncryptionKey = Buffer.from(e.SECRET_ENCRYPTION_KEY, e.SECRET_ENCRYPTION_KEY.match(/[-_]/) ? 'base64url' : 'base64')
-    if (secretEncryptionKey.length !== 32) {
-      throw new ConfigError('SECRET_ENCRYPTION_KEY', 'Invalid configuration: SECRET_ENCRYPTION_KEY must be 32 bytes, base64 or base64url encoded')
-    }
+    secretEncryptionKeys = parseSecretEncryptionKeys(e.SECRET_ENCRYPTION_KEY)
   } else if (e.DATABASE_URL) {
     throw new ConfigError('SECRET_ENCRYPTION_KEY', 'Invalid configuration: SECRET_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64: openssl rand -base64 32)')
   }
@@ -345,7 +375,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenTtl: e.ADMIN_TOKEN_TTL,
     userTokenTtl: e.USER_TOKEN_TTL,
     signingAlg: e.SIGNING_ALG,
-    secretEncryptionKey,
+    secretEncryptionKeys,
     accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE ?? `${publicUrl}/api/v1`,
     keyPublishDelay: e.KEY_PUBLISH_DELAY,
     signingKeyRotationInterval: parseRotationInterval(e),

@@ -1,38 +1,24 @@
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { verifyPassword } from '../src/registry/passwords.js'
 import { buildAppForTest, call, rsaPublicPem, testConfig, TEST_SECRET_KEY } from './helpers/app.js'
-import { serverDatabaseUrl } from './helpers/db.js'
-import { captureLevel, captureText, recordJsonOutput, recordValue } from './helpers/log-capture.js'
-import { run } from './helpers/process.js'
+import { cliSetup } from './helpers/cli.js'
+import { captureLevel, recordValue } from './helpers/log-capture.js'
 
 // Every CLI run opens the database afresh (PGlite takes seconds on a busy machine).
 t.setTimeout(600_000)
 
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'aoc-cli-'))
-const server = await serverDatabaseUrl()
-t.teardown(async () => {
-  await server?.drop()
-  await fs.rm(dataDir, { recursive: true, force: true })
-})
 // PostgreSQL pass: a fresh, unmigrated database on the server; PGlite pass: DATA_DIR/pgdata.
-const dbEnv: Record<string, string> = server ? { DATABASE_URL: server.url } : {}
-const env = { DATA_DIR: dataDir, LOG_LEVEL: captureLevel('silent'), SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY, ...dbEnv }
+const { dataDir, dbEnv, leaveToServerPass, cli: runCli } = await cliSetup(t, 'aoc-cli-')
+const env = { LOG_LEVEL: captureLevel('silent'), SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY }
 /** A CLI run; under the log capture, its log (stderr) is captured and the credentials it printed are recorded. */
-const cli = async (args: string[], extraEnv: Record<string, string> = {}) => {
-  const res = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { ...env, ...extraEnv })
-  captureText(res.stderr)
-  recordJsonOutput(res.stdout)
-  return res
-}
+const cli = async (args: string[], extraEnv: Record<string, string> = {}) => await runCli(args, { ...env, ...extraEnv })
 
 const STACK = /\n\s+at /
 
-// Each CLI run costs a process start (and on PGlite, seconds to open the database); checks that do
-// not depend on the database kind run once, in the PostgreSQL pass when one follows.
-const leaveToServerPass = { skip: !server && process.env.TEST_SERVER_PASS_FOLLOWS ? 'database-independent; runs in the PostgreSQL pass' : false }
+// Each CLI run costs a process start (and on PGlite, seconds to open the database): leaveToServerPass
+// runs the checks that do not depend on the database kind once.
 
 const file = async (name: string, text: string) => {
   const p = path.join(dataDir, name)

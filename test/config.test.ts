@@ -34,7 +34,7 @@ t.test('defaults', async (t) => {
     adminTokenTtl: 1800,
     userTokenTtl: 3600,
     signingAlg: 'ES256',
-    secretEncryptionKey: undefined,
+    secretEncryptionKeys: undefined,
     accessTokenAudience: 'http://localhost:3000/api/v1',
     keyPublishDelay: 600,
     signingKeyRotationInterval: 90 * 24 * 3600,
@@ -65,9 +65,44 @@ t.test('values are parsed and typed', async (t) => {
     BOOTSTRAP_ORG: 'acme-1'
   })
   t.match(c, { port: 8080, logLevel: 'debug', migrateOnStart: false, trustProxy: 2, signingAlg: 'EdDSA', databaseUrl: 'postgresql://u:pw@db/aoc', bootstrapOrg: 'acme-1' })
-  t.same(c.secretEncryptionKey, Buffer.alloc(32, 7))
+  t.same(c.secretEncryptionKeys, [Buffer.alloc(32, 7)])
   const url = loadConfig({ SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') })
-  t.same(url.secretEncryptionKey, Buffer.alloc(32, 0xfb), 'base64url is accepted too')
+  t.same(url.secretEncryptionKeys, [Buffer.alloc(32, 0xfb)], 'base64url is accepted too')
+})
+
+t.test('SECRET_ENCRYPTION_KEY takes a comma-separated list, in order: the first encrypts', async (t) => {
+  const [a, b, c] = [Buffer.alloc(32, 1), Buffer.alloc(32, 0xfb), Buffer.alloc(32, 3)]
+  const keys = (value: string) => loadConfig({ SECRET_ENCRYPTION_KEY: value }).secretEncryptionKeys
+  t.same(keys(`${a.toString('base64')},${b.toString('base64')}`), [a, b])
+  t.same(keys(`${b.toString('base64url')},${a.toString('base64')},${c.toString('base64url')}`), [b, a, c], 'the two encodings mixed, order kept')
+  t.same(keys(` ${a.toString('base64')} , ${b.toString('base64url')}\n`), [a, b], 'blanks around an entry are ignored')
+  t.same(keys(a.toString('base64url') + '='), [a], 'base64url with its padding')
+})
+
+t.test('a bad SECRET_ENCRYPTION_KEY list is refused naming the variable and the entry, never a key', async (t) => {
+  const [a, b] = [Buffer.alloc(32, 0x41).toString('base64'), Buffer.alloc(32, 0x42).toString('base64')]
+  const cases: Array<[string, string, RegExp]> = [
+    [`${a},,${b}`, 'an empty entry between two', /has an empty entry \(entry 2 of 3\)/],
+    [`${a},`, 'a trailing comma', /has an empty entry \(entry 2 of 2\)/],
+    [`,${a}`, 'a leading comma', /has an empty entry \(entry 1 of 2\)/],
+    [`${a}, ,${b}`, 'a blank entry', /has an empty entry \(entry 2 of 3\)/],
+    [`${a},${Buffer.alloc(16, 1).toString('base64')}`, 'a 16-byte key', /must be 32 bytes, base64 or base64url encoded \(entry 2 of 2\)/],
+    [`${Buffer.alloc(33, 1).toString('base64url')},${a}`, 'a 33-byte key', /must be 32 bytes.*\(entry 1 of 2\)/],
+    [`${a},${b.slice(0, -2)}`, 'a key cut short', /must be 32 bytes.*\(entry 2 of 2\)/],
+    [`${a},${'!'.repeat(44)}`, 'not base64', /must be 32 bytes.*\(entry 2 of 2\)/],
+    [`${a},${Buffer.alloc(32, 0x41).toString('hex')}`, 'hex, not base64', /must be 32 bytes.*\(entry 2 of 2\)/],
+    [`${a};${b}`, 'another separator', /must be 32 bytes/],
+    [`${a},${b},${a}`, 'the same key twice', /lists the same key twice \(entries 1 and 3\)/],
+    [`${a},${Buffer.alloc(32, 0x41).toString('base64url')}`, 'the same key in the other encoding', /lists the same key twice \(entries 1 and 2\)/]
+  ]
+  for (const [value, why, message] of cases) {
+    const err = refusal(t, { SECRET_ENCRYPTION_KEY: value, DATABASE_URL: 'postgres://db/aoc' })
+    if (!err) continue
+    t.equal(err.variable, 'SECRET_ENCRYPTION_KEY', `${why}: the variable`)
+    t.match(err.message, /^Invalid configuration: SECRET_ENCRYPTION_KEY /, `${why}: named first`)
+    t.match(err.message, message, why)
+    for (const key of [a, b]) t.notMatch(err.message, key.slice(0, 20), `${why}: no key in the message`)
+  }
 })
 
 t.test('PUBLIC_URL: trailing slash removed; the audience follows it unless set', async (t) => {
@@ -216,6 +251,16 @@ t.test('the server refuses PORT=abc: non-zero exit, stderr names PORT', async (t
   t.match(err?.stderr, /PORT/)
   t.match(err?.stderr, /"abc"/)
   t.notMatch(err?.stderr, /at .*\.ts:\d+/, 'a message, not a stack trace')
+})
+
+t.test('the server refuses a SECRET_ENCRYPTION_KEY list with an empty entry: exit 78, stderr names the variable, not the keys', async (t) => {
+  const key = Buffer.alloc(32, 0x5a).toString('base64')
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, SECRET_ENCRYPTION_KEY: `${key},,${key}`, DATABASE_URL: '', DATA_DIR: '/nonexistent/never-created' }
+  const run = promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'server.ts')], { cwd: root, env, timeout: 60_000 })
+  const err = await run.then(() => undefined, (e: { code?: number, stderr?: string }) => e)
+  t.equal(err?.code, 78, 'exit code EX_CONFIG')
+  t.match(err?.stderr, /^Invalid configuration: SECRET_ENCRYPTION_KEY has an empty entry \(entry 2 of 3\)/m)
+  t.notMatch(err?.stderr, key.slice(0, 20), 'no key in the message')
 })
 
 t.test('KEY_PUBLISH_DELAY: the key refresh bound is the least accepted', async (t) => {

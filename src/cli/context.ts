@@ -6,7 +6,7 @@ import type { DbHandle } from '../db/connect.js'
 import { migrateToLatest } from '../db/migrate.js'
 import { openDatabase } from '../db/open.js'
 import type { Database, Organization } from '../db/schema.js'
-import { resolveMasterKey } from '../keys/master-key.js'
+import { resolveSecretKeys } from '../keys/master-key.js'
 import { SecretBox } from '../keys/secret-box.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import type { AuditSource } from '../registry/audit-events.js'
@@ -49,7 +49,7 @@ export async function withContext<T> (fn: (ctx: CliContext) => Promise<T>, opts:
   const handle: DbHandle = await openDatabase(config)
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrateToLatest(handle.db)
-    const box = new SecretBox(await resolveMasterKey(config.secretEncryptionKey, config.dataDir))
+    const box = new SecretBox(await resolveSecretKeys(config.secretEncryptionKeys, config.dataDir))
     return await fn({ config, db: handle.db, box, audit: cliAuditSource(config) })
   } finally {
     await handle.close()

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config.js'
 import { RestError } from '../errors.js'
+import { ReencryptIncompleteError, UnreadableSecretError } from '../services/secret-encryption.js'
 import { CliError } from './context.js'
 
 /** EX_CONFIG from sysexits.h, as server.ts exits on a bad environment. */
@@ -12,10 +13,14 @@ function messageOf (err: unknown): string {
   return String(err)
 }
 
+/** Errors that tell the operator what to do, never a bug: one line, with no stack at any LOG_LEVEL. */
+const OPERATOR_ERRORS = [CliError, UnreadableSecretError, ReencryptIncompleteError]
+
 /**
  * Prints what went wrong on stderr and answers the exit code. Operator mistakes (bad environment,
- * registry refusals, unreadable files) get one line and no stack; a stack is shown for anything else
- * only at LOG_LEVEL debug or trace, where someone is looking for a bug.
+ * registry refusals, unreadable files, a stored secret no configured key opens) get one line and no
+ * stack; a stack is shown for anything else only at LOG_LEVEL debug or trace, where someone is
+ * looking for a bug.
  */
 export function reportError (err: unknown): number {
   if (err instanceof ConfigError) {
@@ -28,6 +33,6 @@ export function reportError (err: unknown): number {
   }
   process.stderr.write(`error: ${messageOf(err)}\n`)
   const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '')
-  if (!(err instanceof CliError) && verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+  if (!OPERATOR_ERRORS.some((kind) => err instanceof kind) && verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
   return 1
 }

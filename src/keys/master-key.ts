@@ -3,11 +3,17 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 /**
- * The key that encrypts secrets at rest. Configured, or, for the embedded default only, generated
- * once into DATA_DIR/secret.key with mode 0600 so a restart reads the same one.
+ * The keys that encrypt secrets at rest, the first encrypting: SECRET_ENCRYPTION_KEY's list, or,
+ * for the embedded default only, one key generated once into DATA_DIR/secret.key with mode 0600 so a
+ * restart reads the same one. The file holds one key: to rotate it, SECRET_ENCRYPTION_KEY lists the
+ * new key and the file's (docs/operations.md), and the file is no longer read.
  */
-export async function resolveMasterKey (configured: Buffer | undefined, dataDir: string): Promise<Buffer> {
-  if (configured) return configured
+export async function resolveSecretKeys (configured: readonly Buffer[] | undefined, dataDir: string): Promise<Buffer[]> {
+  if (configured && configured.length > 0) return [...configured]
+  return [await fileKey(dataDir)]
+}
+
+async function fileKey (dataDir: string): Promise<Buffer> {
   const file = path.join(dataDir, 'secret.key')
   try {
     const key = Buffer.from((await fs.readFile(file, 'utf8')).trim(), 'base64')
@@ -23,7 +29,7 @@ export async function resolveMasterKey (configured: Buffer | undefined, dataDir:
     await fs.writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
     return key
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return resolveMasterKey(undefined, dataDir)
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return await fileKey(dataDir)
     throw err
   }
 }

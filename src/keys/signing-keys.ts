@@ -74,6 +74,15 @@ export async function purgeUnpublishedKeys (db: Db): Promise<number> {
   return await store.purgeUnpublishedSigningKeys(db)
 }
 
+/**
+ * The key's private half encrypted again under the box's first key (`keys reencrypt`); the key, its
+ * kid and its dates are the same. Throws the box's SecretBoxError when no key opens it.
+ */
+export function resealPrivateKey (box: SecretBox, row: store.SealedSigningKey): store.SealedSigningKey {
+  const context = SIGNING_KEY_BOX_CONTEXT + row.kid
+  return { kid: row.kid, private_jwk_encrypted: box.encrypt(box.decrypt(row.private_jwk_encrypted, context), context) }
+}
+
 /** The key that signs access tokens now, as node:crypto takes it (oauth/tokens.ts). */
 export interface Signer { kid: string, alg: SigningAlg, keyObject: KeyObject }
 

@@ -129,3 +129,12 @@ export function clientSecretMatches (box: SecretBox, client: Pick<Client, 'secre
   // A public client has no secret, so none can match.
   return client.secret_hash !== null && box.verify(presented, client.secret_hash)
 }
+
+/**
+ * The client's secret and hash made again under the box's first key (`keys reencrypt`): the secret
+ * is the same, so it still authenticates. Throws the box's SecretBoxError when no key opens it.
+ */
+export function resealClientSecret (box: SecretBox, row: store.SealedClientSecret): store.SealedClientSecret {
+  const secret = box.decrypt(row.secret_encrypted, boxContext(row.id))
+  return { id: row.id, secret_encrypted: box.encrypt(secret, boxContext(row.id)), secret_hash: box.hash(secret) }
+}

@@ -1,7 +1,7 @@
 // Owner of the `clients` table.
 import { sql, type Expression } from 'kysely'
 import type { Client } from '../db/schema.js'
-import { subquery, type Db } from './db.js'
+import { sealedNotUnder as notUnder, subquery, type Db } from './db.js'
 import { containsPattern, exactMatchesFirst, listPage, pageOf, type ListQuery, type Listed } from './paging.js'
 
 /**
@@ -128,4 +128,58 @@ export function clientConsentFlagOf (orgId: Expression<string>, clientId: string
 /** Subquery: the client's name. */
 export function clientNameOf (clientId: Expression<string>) {
   return subquery.selectFrom('clients').select('name').where('id', '=', clientId)
+}
+
+/** A confidential client's sealed columns, as `keys reencrypt` reads and rewrites them (services/secret-encryption.ts). */
+export interface SealedClientSecret {
+  id: string
+  secret_encrypted: string
+  secret_hash: string
+}
+
+const SEALED_COLUMNS = ['id', 'secret_encrypted', 'secret_hash'] as const
+
+/**
+ * Up to `limit` confidential clients after `afterId`, in id order, whose secret or hash does not
+ * begin with `prefix` (the first key's: they were made under another key, or in the format before key ids).
+ */
+export async function listClientSecretsNotUnder (db: Db, prefix: string, afterId: string, limit: number): Promise<SealedClientSecret[]> {
+  return await db.selectFrom('clients').select(SEALED_COLUMNS)
+    .where('id', '>', afterId)
+    .where((eb) => eb.or([notUnder(eb.ref('secret_encrypted'), prefix), notUnder(eb.ref('secret_hash'), prefix)]))
+    .orderBy('id').limit(limit).execute() as SealedClientSecret[]
+}
+
+/** These clients' sealed columns as they are now (after a conditional replace missed them); a public or deleted one is left out. */
+export async function findClientSecrets (db: Db, ids: readonly string[]): Promise<SealedClientSecret[]> {
+  if (ids.length === 0) return []
+  return await db.selectFrom('clients').select(SEALED_COLUMNS)
+    .where('id', 'in', ids).where('secret_encrypted', 'is not', null).where('secret_hash', 'is not', null)
+    .orderBy('id').execute() as SealedClientSecret[]
+}
+
+/**
+ * Replaces each client's secret and hash with `next`, in one statement, only where both still are
+ * what was read (`read`): a secret rotated meanwhile is kept, never overwritten with the old one
+ * re-encrypted. `updated_at` stays: the secret is the same. Answers the ids written.
+ */
+export async function replaceClientSecrets (db: Db, rows: ReadonlyArray<{ read: SealedClientSecret, next: SealedClientSecret }>): Promise<Set<string>> {
+  if (rows.length === 0) return new Set()
+  const column = (pick: (r: { read: SealedClientSecret, next: SealedClientSecret }) => string) => rows.map(pick)
+  const { rows: written } = await sql<{ id: string }>`
+    UPDATE clients AS c SET secret_encrypted = v.next_encrypted, secret_hash = v.next_hash
+    FROM unnest(${column((r) => r.read.id)}::text[], ${column((r) => r.read.secret_encrypted)}::text[], ${column((r) => r.read.secret_hash)}::text[],
+                ${column((r) => r.next.secret_encrypted)}::text[], ${column((r) => r.next.secret_hash)}::text[])
+      AS v (id, read_encrypted, read_hash, next_encrypted, next_hash)
+    WHERE c.id = v.id AND c.secret_encrypted = v.read_encrypted AND c.secret_hash = v.read_hash
+    RETURNING c.id`.execute(db)
+  return new Set(written.map((r) => r.id))
+}
+
+/** How many confidential clients' secret or hash does not begin with `prefix`. */
+export async function countClientSecretsNotUnder (db: Db, prefix: string): Promise<number> {
+  const row = await db.selectFrom('clients').select((eb) => eb.fn.countAll<string>().as('n'))
+    .where((eb) => eb.or([notUnder(eb.ref('secret_encrypted'), prefix), notUnder(eb.ref('secret_hash'), prefix)]))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
 }

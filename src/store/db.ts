@@ -1,4 +1,4 @@
-import { expressionBuilder, sql, type Kysely, type RawBuilder } from 'kysely'
+import { expressionBuilder, sql, type Expression, type Kysely, type RawBuilder } from 'kysely'
 import type { Database } from '../db/schema.js'
 
 /** The database or a transaction: every store function takes one first, as kysely's example app does. */
@@ -22,4 +22,12 @@ export async function deleteBatch (db: Db, table: keyof Database, expired: RawBu
   const t = sql.table(table)
   const res = await sql`DELETE FROM ${t} WHERE ctid = ANY (ARRAY (SELECT ctid FROM ${t} WHERE ${expired} LIMIT ${limit}))`.execute(db)
   return Number(res.numAffectedRows ?? 0)
+}
+
+/**
+ * A sealed column (keys/secret-box.ts) that holds a value not made under the key whose prefix this is
+ * (`SecretBox.currentPrefix`): the rows `keys reencrypt` rewrites. NULL (nothing sealed) is not one.
+ */
+export function sealedNotUnder (column: Expression<string | null>, prefix: string): RawBuilder<boolean> {
+  return sql<boolean>`(${column} IS NOT NULL AND NOT starts_with(${column}, ${prefix}))`
 }

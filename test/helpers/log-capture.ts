@@ -173,8 +173,9 @@ export function watchCredentials (app: FastifyInstance): void {
     recordCookies([reply.getHeader('set-cookie')].flat().map((c) => typeof c === 'string' ? c : undefined))
   })
   app.addHook('onClose', async () => {
-    const key = app.ctx.config.secretEncryptionKey
-    for (const encoding of ['base64', 'base64url', 'hex'] as const) recordValue('encryption_key', key?.toString(encoding))
+    for (const key of app.ctx.config.secretEncryptionKeys ?? []) {
+      for (const encoding of ['base64', 'base64url', 'hex'] as const) recordValue('encryption_key', key.toString(encoding))
+    }
     try {
       const rows = await app.ctx.db.selectFrom('signing_keys').select(['kid', 'private_jwk_encrypted']).execute()
       for (const r of rows) {

@@ -48,7 +48,7 @@ async function embeddedDir (config: Config): Promise<string> {
  */
 async function keyNote (config: Config): Promise<string> {
   const head = 'The client secrets and private signing keys were copied encrypted, as they were. Start every instance on the target with '
-  if (config.secretEncryptionKey) return head + 'the same SECRET_ENCRYPTION_KEY as this command was given.'
+  if (config.secretEncryptionKeys) return head + 'the same SECRET_ENCRYPTION_KEY (every key of its list) as this command was given.'
   const file = path.join(config.dataDir, 'secret.key')
   try {
     await fs.access(file)
