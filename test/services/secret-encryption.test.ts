@@ -1,7 +1,7 @@
 // The secret-encryption key rotates (issue 11, item 5; docs/operations.md): SECRET_ENCRYPTION_KEY
 // lists the new key first and the old one after it, reencryptSecrets rewrites every client secret
 // and private signing key under the new key in batches, and then a server with the new key alone
-// serves. On both back ends; the CLI's run is test/cli-reencrypt.test.ts, and a run while a server
+// serves. On both back ends; the CLI's run is test/cli/keys-reencrypt.test.ts, and a run while a server
 // issues tokens on the same PostgreSQL is test/cluster/reencrypt-live.test.ts.
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
 import fs from 'node:fs/promises'

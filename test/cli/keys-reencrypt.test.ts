@@ -4,14 +4,14 @@
 // PGlite the server is stopped while the command runs (one process opens DATA_DIR at a time).
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { SecretBox } from '../src/keys/secret-box.js'
-import { SIGNING_KEY_BOX_CONTEXT } from '../src/keys/signing-keys.js'
-import { createClient } from '../src/registry/clients.js'
-import { rotateSigningKey } from '../src/services/signing-keys.js'
-import { buildAppForTest, call, newOrg, pem, systemSource, testConfig, type TestApp } from './helpers/app.js'
-import { cliSetup } from './helpers/cli.js'
-import { keyList, NEW_KEY, OLD_KEY, storeLegacyClientSecret, storeLegacyPrivateKey, tokenWithSecret, type TokenParty } from './helpers/key-rotation.js'
-import { captureLevel, recordValue } from './helpers/log-capture.js'
+import { SecretBox } from '../../src/keys/secret-box.js'
+import { SIGNING_KEY_BOX_CONTEXT } from '../../src/keys/signing-keys.js'
+import { createClient } from '../../src/registry/clients.js'
+import { rotateSigningKey } from '../../src/services/signing-keys.js'
+import { buildAppForTest, call, newOrg, pem, systemSource, testConfig, type TestApp } from '../helpers/app.js'
+import { cliSetup } from '../helpers/cli.js'
+import { keyList, NEW_KEY, OLD_KEY, storeLegacyClientSecret, storeLegacyPrivateKey, tokenWithSecret, type TokenParty } from '../helpers/key-rotation.js'
+import { captureLevel, recordValue } from '../helpers/log-capture.js'
 
 // Every CLI run opens the database afresh (PGlite takes seconds on a busy machine).
 t.setTimeout(600_000)
@@ -80,7 +80,7 @@ t.test('a ciphertext no configured key opens: exit 1, the row named, no secret, 
 t.test('a bad key list or batch size is refused before anything is read', leaveToServerPass, async (t) => {
   const help = await cli(['keys', 'reencrypt', '--help'], {})
   t.equal(help.code, 0)
-  t.match(help.stdout, /first key of SECRET_ENCRYPTION_KEY[\s\S]*--batch-size <rows>\s+rows per transaction \(default: 500\)/)
+  t.match(help.stdout, /first key of\s+SECRET_ENCRYPTION_KEY[\s\S]*--batch-size <rows>\s+rows per transaction \(default: 500\)/)
   const list = await reencrypt(`${NEW_KEY.toString('base64')},,${OLD_KEY.toString('base64')}`)
   t.equal(list.code, 78, 'EX_CONFIG, as the server')
   t.match(list.stderr, /^Invalid configuration: SECRET_ENCRYPTION_KEY has an empty entry \(entry 2 of 3\)/)
