@@ -13,19 +13,17 @@
  * SCALE_RATE (assertions signed per second of a phase, default 2500), SCALE_REPEAT (requests per
  * admin query, default 30), BENCH_SKIP_BUILD=1. The database is dropped at the end.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import pg from 'pg'
 import { growOrganization, growthSize, printGrowth } from './growth.js'
 import type { LoadJob, LoadResult } from './load.js'
+import { BenchError, fail, freePort, ROOT, runNode } from './process.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const env = process.env
 const PG_URL = env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const USERS = Number(env.SCALE_USERS ?? 1_000_000)
@@ -55,9 +53,6 @@ for (let i = 0; i < count; i++) {
 parentPort.postMessage(out)
 `
 
-class BenchError extends Error {}
-function fail (message: string): never { throw new BenchError(message) }
-
 async function sign (pem: string, count: number, clientId: string, subs: string[]): Promise<string[]> {
   const workers = Math.max(1, Math.min(os.availableParallelism(), 4))
   const share = Math.ceil(count / workers)
@@ -67,23 +62,6 @@ async function sign (pem: string, count: number, clientId: string, subs: string[
     worker.once('error', reject)
   })))
   return parts.flat()
-}
-
-function runNode (args: string[], childEnv: NodeJS.ProcessEnv, what: string): string {
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, env: childEnv, encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.status !== 0) fail(`${what} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim()}`)
-  return r.stdout
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** One token phase: pre-signed bodies through bench/load.ts (autocannon) in its own process. */

@@ -21,14 +21,13 @@
  * the two ratios of issue 14, which compare across hosts where absolute figures do not.
  * Other variables (DB_POOL_MAX, SIGNING_ALG, OTEL_EXPORTER_OTLP_PROTOCOL...) pass through to the server.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { sql } from 'kysely'
 import pg from 'pg'
@@ -37,8 +36,8 @@ import { purgeExpiredOnce } from '../src/services/purge.js'
 import { PURGE_BATCH } from '../src/store/db.js'
 import { coreSpeed, cpuShares, cpuTicks } from './host.js'
 import type { LoadJob, LoadResult } from './load.js'
+import { BenchError, fail, freePort, ROOT, runNode } from './process.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const env = process.env
 
 function intEnv (name: string, def: number, min = 1): number {
@@ -48,12 +47,6 @@ function intEnv (name: string, def: number, min = 1): number {
   if (Number.isInteger(n) && n >= min) return n
   console.error(`bench failed: ${name} must be an integer >= ${min}, got '${raw}'`)
   process.exit(2)
-}
-
-/** Stops the bench with one clear line; cleanup runs from the `finally` in main. */
-class BenchError extends Error {}
-function fail (message: string): never {
-  throw new BenchError(message)
 }
 
 const PG_URL = env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -106,17 +99,6 @@ function tokenForm (clientId: string, assertion: string): string {
   return `client_id=${clientId}&scope=user%3Aall&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${assertion}`
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
 /** What the OTLP receiver has been sent so far. */
 interface Received { exports: number, bytes: number }
 
@@ -139,13 +121,6 @@ async function otlpReceiver (): Promise<{ url: string, received: Received, close
     received,
     close: async () => { await new Promise((resolve) => server.close(resolve)) }
   }
-}
-
-/** Runs a node script to completion; its stdout, or a BenchError with its stderr. */
-function runNode (args: string[], childEnv: NodeJS.ProcessEnv, what: string): string {
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, env: childEnv, encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.status !== 0) fail(`${what} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim()}`)
-  return r.stdout
 }
 
 function cli (args: string[], childEnv: NodeJS.ProcessEnv): Record<string, unknown> {
