@@ -13,7 +13,8 @@
  * drops them: what tracing costs the server, with a collector that never makes it wait),
  * BENCH_PURGE_ROWS=<n> (after the token phase, n expired jti rows are added and a second token phase
  * runs while the purge deletes them, as the instance that holds the purge lock would: the p99 of
- * the two phases side by side; the server's own purge timer is off, PURGE_INTERVAL=0).
+ * the two phases side by side; the server's own purge timer is off, PURGE_INTERVAL=0; BENCH_PURGE_DUTY
+ * sets the purge's PURGE_DUTY, default the product's).
  * BENCH_REFERENCE=0 skips the reference: otherwise node-oidc-provider (bench/reference-server.ts,
  * `client_credentials`, ES256 JWT access tokens, in memory) gets the same load after our token
  * phase, and the bench prints our tokens/s over its tokens/s, and our server CPU per token over the
@@ -32,7 +33,7 @@ import { Worker } from 'node:worker_threads'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { connectPostgres } from '../src/db/connect.js'
-import { purgeExpiredOnce } from '../src/services/purge.js'
+import { DEFAULT_PURGE_DUTY, purgeExpiredOnce } from '../src/services/purge.js'
 import { PURGE_BATCH } from '../src/store/db.js'
 import { coreSpeed, cpuShares, cpuTicks } from './host.js'
 import type { LoadJob, LoadResult } from './load.js'
@@ -57,6 +58,9 @@ const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 64)
 const MAX_RATE = intEnv('BENCH_MAX_RATE', 12000)
 const TRACE = env.BENCH_TRACE === '1'
 const PURGE_ROWS = intEnv('BENCH_PURGE_ROWS', 0, 0)
+// The purge's pace (PURGE_DUTY's meaning); unset: the product's default.
+const PURGE_DUTY = env.BENCH_PURGE_DUTY === undefined ? DEFAULT_PURGE_DUTY : Number(env.BENCH_PURGE_DUTY)
+const PURGE_BATCH_ROWS = intEnv('BENCH_PURGE_BATCH', PURGE_BATCH)
 const REFERENCE = env.BENCH_REFERENCE !== '0'
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
@@ -235,23 +239,28 @@ function printTable (phases: Phase[]): void {
 }
 
 /**
- * Adds `PURGE_ROWS` expired jti rows (not timed against the server: before the phase), then runs
- * `phase` while the product's own purge (services/purge.ts, under its advisory lock, on a pool of
- * its own as an instance's would be) deletes them.
+ * Adds `PURGE_ROWS` expired jti rows (not timed against the server: before the phases), runs
+ * `control` with them in the table and no purge, then `during` while the product's own purge
+ * (services/purge.ts, under its advisory lock, on a pool of its own as an instance's would be)
+ * deletes them. The control phase is the fair "without": same table, same WAL and checkpoint
+ * state after the insert, only the purge differs.
  */
-async function purgePhase (dbUrl: string, phase: () => Promise<void>): Promise<{ removed: number, seconds: number, insertS: number }> {
+async function purgePhase (dbUrl: string, control: () => Promise<void>, during: () => Promise<void>): Promise<{ removed: number, seconds: number, insertS: number }> {
   const handle = connectPostgres(dbUrl, 2)
   try {
     console.log(`adding ${PURGE_ROWS} expired jti rows...`)
     const t0 = performance.now()
     await sql`INSERT INTO assertion_jtis (client_id, jti, expires_at)
       SELECT 'purge-bench', 'expired-' || g, now() - interval '1 hour' FROM generate_series(1, ${PURGE_ROWS}) g`.execute(handle.db)
-    await sql`ANALYZE assertion_jtis`.execute(handle.db)
+    // What autovacuum would do after such an insert, done now rather than during a phase.
+    await sql`VACUUM (ANALYZE) assertion_jtis`.execute(handle.db)
+    await sql`CHECKPOINT`.execute(handle.db)
     const insertS = (performance.now() - t0) / 1000
+    await control()
     const started = performance.now()
     let seconds = NaN
-    const purging = purgeExpiredOnce(handle.db).then((removed) => { seconds = (performance.now() - started) / 1000; return removed ?? 0 })
-    await phase()
+    const purging = purgeExpiredOnce(handle.db, undefined, { duty: PURGE_DUTY, batch: PURGE_BATCH_ROWS }).then((removed) => { seconds = (performance.now() - started) / 1000; return removed ?? 0 })
+    await during()
     const removed = await purging
     return { removed, seconds, insertS }
   } finally {
@@ -259,6 +268,7 @@ async function purgePhase (dbUrl: string, phase: () => Promise<void>): Promise<{
   }
 }
 
+const PURGE_CONTROL_PHASE = 'token, rows not purged'
 const REFERENCE_PHASE = 'reference (oidc-provider)'
 
 /**
@@ -361,7 +371,7 @@ async function main (): Promise<number> {
 
     const warmCount = WARMUP * MAX_RATE
     const mainCount = DURATION * MAX_RATE
-    const purgeCount = PURGE_ROWS > 0 ? mainCount : 0
+    const purgeCount = PURGE_ROWS > 0 ? 2 * mainCount : 0
     const t0 = Date.now()
     console.log(`signing ${warmCount + mainCount + purgeCount + 1} RS256 assertions (not timed)...`)
     const pem = userKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
@@ -373,7 +383,11 @@ async function main (): Promise<number> {
     fs.writeFileSync(warmFile, assertions.slice(0, warmCount).map((a) => tokenForm(client.id, a)).join('\n'))
     const purgeFile = path.join(dir, 'purge.txt')
     fs.writeFileSync(mainFile, assertions.slice(warmCount, warmCount + mainCount).map((a) => tokenForm(client.id, a)).join('\n'))
-    if (purgeCount > 0) fs.writeFileSync(purgeFile, assertions.slice(warmCount + mainCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    const controlFile = path.join(dir, 'purge-control.txt')
+    if (purgeCount > 0) {
+      fs.writeFileSync(controlFile, assertions.slice(warmCount + mainCount, warmCount + 2 * mainCount).map((a) => tokenForm(client.id, a)).join('\n'))
+      fs.writeFileSync(purgeFile, assertions.slice(warmCount + 2 * mainCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    }
     assertions.length = 0
 
     const serverArgs = [...(env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF)}`] : []), 'dist/server.js']
@@ -439,7 +453,9 @@ async function main (): Promise<number> {
     if (REFERENCE) phases.push(await referencePhase(dir))
     if (INTROSPECT_DURATION > 0) await measure('introspect', { ...introspectJob, duration: INTROSPECT_DURATION })
     const purge = PURGE_ROWS > 0
-      ? await purgePhase(dbUrl.toString(), async () => { await measure('token during purge', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: purgeFile }) })
+      ? await purgePhase(dbUrl.toString(),
+        async () => { await measure(PURGE_CONTROL_PHASE, { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: controlFile }) },
+        async () => { await measure('token during purge', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: purgeFile }) })
       : undefined
 
     const mem = memory(pid)
@@ -455,11 +471,11 @@ async function main (): Promise<number> {
         `${(ours.result.rps / reference.result.rps).toFixed(2)} (aim: at least 2.0); p99 ${ours.result.p99.toFixed(1)} vs ${reference.result.p99.toFixed(1)} ms`)
     }
     if (purge) {
-      const before = phases.find((p) => p.name === 'jwt-bearer token')!.result
+      const before = phases.find((p) => p.name === PURGE_CONTROL_PHASE)!.result
       const during = phases.find((p) => p.name === 'token during purge')!.result
       console.log(`purge: ${purge.removed} expired jti rows added in ${purge.insertS.toFixed(1)} s, deleted in ${purge.seconds.toFixed(1)} s ` +
-        `(${(purge.removed / purge.seconds).toFixed(0)} rows/s, batches of ${PURGE_BATCH}), over ${(100 * Math.min(1, purge.seconds / during.seconds)).toFixed(0)}% of the phase`)
-      console.log(`token p99 during the purge / without it: ${during.p99.toFixed(1)} / ${before.p99.toFixed(1)} ms = ${(during.p99 / before.p99).toFixed(2)} (aim: at most 1.20); ` +
+        `(${(purge.removed / purge.seconds).toFixed(0)} rows/s, batches of ${PURGE_BATCH_ROWS}, duty ${PURGE_DUTY}), over ${(100 * Math.min(1, purge.seconds / during.seconds)).toFixed(0)}% of the phase`)
+      console.log(`token p99 during the purge / without it (the same rows in the table): ${during.p99.toFixed(1)} / ${before.p99.toFixed(1)} ms = ${(during.p99 / before.p99).toFixed(2)} (aim: at most 1.20); ` +
         `tokens/s ${during.rps.toFixed(0)} / ${before.rps.toFixed(0)}`)
       if (purge.removed < PURGE_ROWS) console.log(`INVALID: the purge removed ${purge.removed} of ${PURGE_ROWS} rows`)
     }

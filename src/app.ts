@@ -21,7 +21,7 @@ import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.j
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { registerOverloadGuard } from './plugins/overload.js'
 import { JtiRecorder } from './store/assertion-jtis.js'
-import { purgeExpiredOnce } from './services/purge.js'
+import { purgeExpired, purgeExpiredOnce } from './services/purge.js'
 import { rotateSigningKeyIfDue } from './services/signing-keys.js'
 import browserRoutes from './routes/browser.js'
 import oauthRoutes from './routes/oauth.js'
@@ -60,18 +60,21 @@ export interface BuildOptions {
 
 /**
  * Runs `job` every `everyMs` on this instance, one turn at a time; a failed turn is logged and the
- * next one tries again. Closing the app stops the timer and waits for a turn under way.
+ * next one tries again. Closing the app stops the timer, aborts `signal` (a job that can stop
+ * between two steps does) and waits for a turn under way.
  */
-function every (app: FastifyInstance, everyMs: number, what: string, job: () => Promise<void>): void {
+function every (app: FastifyInstance, everyMs: number, what: string, job: (signal: AbortSignal) => Promise<void>): void {
   let running: Promise<void> | undefined
+  const stop = new AbortController()
   const timer = setInterval(() => {
-    running ??= job()
+    running ??= job(stop.signal)
       .catch((err: unknown) => { app.log.warn({ err }, `${what} failed`) })
       .finally(() => { running = undefined })
   }, everyMs)
   timer.unref()
   app.addHook('onClose', async () => {
     clearInterval(timer)
+    stop.abort()
     await running
   })
 }
@@ -187,8 +190,14 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     // Background jobs: every instance takes a turn on its timer; one at a time does the work (an advisory lock).
     // Expired rows are useless (every PURGE_INTERVAL; 0: this instance never purges).
     if (config.purgeInterval > 0) {
-      every(app, config.purgeInterval * 1000, 'purge of expired records', async () => {
-        const removed = await purgeExpiredOnce(handle.db, { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays })
+      const retention = { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays }
+      every(app, config.purgeInterval * 1000, 'purge of expired records', async (signal) => {
+        const pace = { duty: config.purgeDuty, signal }
+        // PGlite is one session and one instance: no lock to take, and holding its only connection
+        // through the purge's pauses would stall every request.
+        const removed = handle.kind === 'pglite'
+          ? await purgeExpired(handle.db, retention, pace)
+          : await purgeExpiredOnce(handle.db, retention, pace)
         if (removed) app.log.debug({ removed }, 'purged expired records')
       })
     }

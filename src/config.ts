@@ -87,6 +87,7 @@ export const EnvSchema = Type.Object({
   LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600),
   EVENT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, maximum: 36500 }),
   PURGE_INTERVAL: Seconds(60, 0, 24 * 3600),
+  PURGE_DUTY: Type.Number({ default: 0.25, exclusiveMinimum: 0, maximum: 1 }),
   // OpenTelemetry's own variable names (README "Traces"): an operator sets them as for any other
   // OTel SDK. Traces are off unless one of the two endpoints is set.
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
@@ -178,6 +179,8 @@ export interface Config {
   eventRetentionDays: number
   /** Seconds between purges of expired rows (one instance at a time runs each); 0: this instance never purges. */
   purgeInterval: number
+  /** The share of wall time a purge may spend in its delete statements (services/purge.ts); 1: no pause. */
+  purgeDuty: number
   /** Where spans are exported (OTLP over HTTP); undefined: tracing is off and no OTel SDK is loaded. */
   tracing?: TracingConfig
 }
@@ -409,6 +412,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
     purgeInterval: e.PURGE_INTERVAL,
+    purgeDuty: e.PURGE_DUTY,
     tracing: parseTracing(e)
   }
 }

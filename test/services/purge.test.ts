@@ -21,9 +21,26 @@ const count = async (): Promise<number> => Number((await sql<{ n: number }>`SELE
 t.test('expired rows go in batches until none is left; live rows stay', async (t) => {
   await addJtis(23, true, 'old-')
   await addJtis(5, false, 'live-')
-  t.equal(await purgeExpired(db, undefined, 5), 23, '23 expired rows, in five statements of five at most')
+  t.equal(await purgeExpired(db, undefined, { batch: 5, duty: 1 }), 23, '23 expired rows, in five statements of five at most')
   t.equal(await count(), 5, 'the live ones stay')
-  t.equal(await purgeExpired(db, undefined, 5), 0, 'nothing more')
+  t.equal(await purgeExpired(db, undefined, { batch: 5, duty: 1 }), 0, 'nothing more')
+})
+
+t.test('the pace: a pause after each statement, and a stop between two', async (t) => {
+  await addJtis(23, true, 'paced-')
+  const stop = new AbortController()
+  // duty 0.0001: after each statement a pause of 9,999 times its length (seconds), so the purge is
+  // still in its first pause when the rows are counted below, unless it does not pause at all.
+  const purging = purgeExpired(db, undefined, { batch: 5, duty: 0.0001, signal: stop.signal })
+  const end = Date.now() + 20_000
+  while (await count() > 23 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(await count(), 23, 'one statement of five ran (5 live + 18 expired left): then it paused')
+  stop.abort()
+  t.equal(await purging, 5, 'the stop ends the pause, and the purge says what it removed')
+  t.equal(await count(), 23, 'nothing more was deleted after the stop')
+  t.equal(await purgeExpired(db, undefined, { batch: 5, duty: 1 }), 18, 'the next purge takes the rest')
+  await t.rejects(purgeExpired(db, undefined, { duty: 0 }), RangeError, 'a duty of 0 would never end')
+  await t.rejects(purgeExpired(db, undefined, { duty: 2 }), RangeError)
 })
 
 if (dbKind === 'postgres') {
@@ -62,4 +79,19 @@ t.test('PURGE_INTERVAL: an app purges on its timer; with 0 it never does', async
   const end = Date.now() + 20_000
   while (await count() > 5 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 200))
   t.equal(await count(), 5, 'every second: the expired rows go, the live ones stay')
+})
+
+t.test('closing the app stops a paced purge between two statements', async (t) => {
+  await addJtis(12_000, true, 'close-')
+  // With PURGE_DUTY=0.0001 the first statement of 5,000 rows is followed by a pause of hours.
+  const app = await buildAppForTest({ config: testConfig({ PURGE_INTERVAL: '1', PURGE_DUTY: '0.0001' }), db: handle })
+  let closed = false
+  t.teardown(async () => { if (!closed) await app.close() })
+  const end = Date.now() + 20_000
+  while (await count() > 7_005 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(await count(), 7_005, 'one batch of 5,000 went (7,000 expired + 5 live left)')
+  await app.close()
+  closed = true
+  t.equal(await count(), 7_005, 'close returned without deleting the rest: the purge stopped in its pause')
+  t.equal(await purgeExpired(db, undefined, { duty: 1 }), 7_000)
 })
