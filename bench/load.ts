@@ -17,6 +17,8 @@ export interface LoadJob {
   headers: Record<string, string>
   bodiesFile?: string
   body?: string
+  /** Requests per second over all connections (autocannon's overallRate): an offered load, not as fast as answered. */
+  rate?: number
 }
 
 /** What the orchestrator gets back; latencies in milliseconds, measured per request. */
@@ -67,6 +69,7 @@ async function main (): Promise<void> {
       duration: job.duration,
       // Each body carries a one-time jti, so none may be sent twice.
       ...(bodies ? { maxOverallRequests: bodies.length } : {}),
+      ...(job.rate ? { overallRate: job.rate } : {}),
       requests: [request],
       timeout: 10
     }, (err, result) => { if (err) reject(err); else resolve(result) })

@@ -6,12 +6,13 @@
  *   3. tokens/s for the same user among the many (goal: >= 90% of 1.);
  *   4. tokens/s for a different user on each request, among the 100k keyed users (goal: >= 50% of 3.);
  *   5. admin lists at per_page=1000, X-Total-Count included: p50/p99 (goal: p99 <= 100 ms; page=500 <= 300 ms);
- *   6. token p50 while 10 admin searches run without pause (goal: < 20 ms).
+ *   6. token p50 while 10 admin searches run without pause (goal: < 20 ms), with tokens as fast as
+ *      answered and at SCALE_OFFERED tokens/s (the steady client's view), beside that rate without them.
  * Every request is checked (status 200, X-Total-Count on lists); a run with errors exits 1.
  *
  * Environment: BENCH_PG_URL, SCALE_USERS (>= 1000), SCALE_DURATION (s per token phase, default 6),
  * SCALE_RATE (assertions signed per second of a phase, default 2500), SCALE_REPEAT (requests per
- * admin query, default 30), BENCH_SKIP_BUILD=1. The database is dropped at the end.
+ * admin query, default 30), SCALE_OFFERED (tokens/s offered in the steady phases, default 500), BENCH_SKIP_BUILD=1. The database is dropped at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
@@ -30,6 +31,7 @@ const USERS = Number(env.SCALE_USERS ?? 1_000_000)
 const DURATION = Number(env.SCALE_DURATION ?? 6)
 const RATE = Number(env.SCALE_RATE ?? 2500)
 const REPEAT = Number(env.SCALE_REPEAT ?? 30)
+const OFFERED = Number(env.SCALE_OFFERED ?? 500)
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -65,10 +67,10 @@ async function sign (pem: string, count: number, clientId: string, subs: string[
 }
 
 /** One token phase: pre-signed bodies through bench/load.ts (autocannon) in its own process. */
-async function tokenLoad (name: string, dir: string, url: string, clientId: string, assertions: string[]): Promise<LoadResult> {
+async function tokenLoad (name: string, dir: string, url: string, clientId: string, assertions: string[], rate?: number): Promise<LoadResult> {
   const file = path.join(dir, `${name}.txt`)
   fs.writeFileSync(file, assertions.map((a) => `client_id=${clientId}&scope=user%3Aall&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${a}`).join('\n'))
-  const job: LoadJob = { url, connections: CONNECTIONS, duration: DURATION, headers: { 'content-type': 'application/x-www-form-urlencoded' }, bodiesFile: file }
+  const job: LoadJob = { url, connections: CONNECTIONS, duration: DURATION, headers: { 'content-type': 'application/x-www-form-urlencoded' }, bodiesFile: file, ...(rate ? { rate } : {}) }
   const jobFile = path.join(dir, `${name}.json`)
   fs.writeFileSync(jobFile, JSON.stringify(job))
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -184,16 +186,27 @@ async function main (): Promise<number> {
       adminRows.push([q.replace(/&client_id=.*/, '&client_id=<client 1>'), String(runs[0]!.rows), String(runs[0]!.total), quantile(ms, 0.5).toFixed(1), quantile(ms, 0.99).toFixed(1), ms[ms.length - 1]!.toFixed(1)])
     }
 
-    // 10 admin searches without pause, while the token endpoint is driven as before.
-    const running = { stop: false }
+    // 10 admin searches without pause, while the token endpoint is driven as before (as fast as it
+    // answers: at saturation, p50 is mostly the wait for one of the 32 connections), then at an
+    // offered OFFERED tokens/s, with and without the searches: the latency a steady client sees.
     const searchMs: number[] = []
-    const searches = Array.from({ length: 10 }, async (_, i) => {
-      const q = i % 2 === 0 ? 'users?per_page=1000&q=user12345' : 'users?per_page=1000&page=500'
-      while (!running.stop) searchMs.push((await adminGet(base, adminToken, q)).ms)
-    })
-    const contended = await oneUser('large, one user, 10 admin searches')
-    running.stop = true
-    await Promise.all(searches)
+    const withSearches = async (phase: () => Promise<LoadResult>): Promise<LoadResult> => {
+      const running = { stop: false }
+      const searches = Array.from({ length: 10 }, async (_, i) => {
+        const q = i % 2 === 0 ? 'users?per_page=1000&q=user12345' : 'users?per_page=1000&page=500'
+        while (!running.stop) searchMs.push((await adminGet(base, adminToken, q)).ms)
+      })
+      try {
+        return await phase()
+      } finally {
+        running.stop = true
+        await Promise.all(searches)
+      }
+    }
+    const contended = await withSearches(async () => await oneUser('large, one user, 10 admin searches'))
+    const offered = async (name: string) => await tokenLoad(name, dir, tokenUrl, client.id, await sign(privatePem, DURATION * OFFERED, client.id, [EMAIL]), OFFERED)
+    const steady = await offered(`large, one user, ${OFFERED}/s`)
+    const steadyContended = await withSearches(async () => await offered(`large, one user, ${OFFERED}/s, 10 admin searches`))
     searchMs.sort((a, b) => a - b)
 
     const table = (rows: string[][]) => {
@@ -202,12 +215,14 @@ async function main (): Promise<number> {
     }
     console.log('')
     table([['token phase', 'req/s', 'p50 ms', 'p99 ms', 'requests'],
-      ...[['small, one user', small], ['large, one user', large], ['large, user per request', many], ['large, one user, 10 admin searches', contended]].map(([n, r]) => {
+      ...[['small, one user', small], ['large, one user', large], ['large, user per request', many], ['large, one user, 10 admin searches', contended],
+        [`large, one user, ${OFFERED}/s offered`, steady], [`large, one user, ${OFFERED}/s offered, 10 admin searches`, steadyContended]].map(([n, r]) => {
         const x = r as LoadResult
         return [n as string, x.rps.toFixed(0), x.p50.toFixed(1), x.p99.toFixed(1), String(x.ok)]
       })])
     console.log(`large/small one user: ${(100 * large.rps / small.rps).toFixed(0)}% (goal >= 90%); user per request / one user: ${(100 * many.rps / large.rps).toFixed(0)}% (goal >= 50%)`)
-    console.log(`token p50 with 10 admin searches: ${contended.p50.toFixed(1)} ms (goal < 20 ms); the searches meanwhile: ${searchMs.length} answered, p50 ${quantile(searchMs, 0.5).toFixed(0)} ms, p99 ${quantile(searchMs, 0.99).toFixed(0)} ms`)
+    console.log(`token p50 with 10 admin searches: at ${OFFERED}/s offered ${steadyContended.p50.toFixed(1)} ms (goal < 20 ms; ${steady.p50.toFixed(1)} ms without them), ` +
+      `as fast as answered ${contended.p50.toFixed(1)} ms at ${contended.rps.toFixed(0)}/s; the searches meanwhile: ${searchMs.length} answered, p50 ${quantile(searchMs, 0.5).toFixed(0)} ms, p99 ${quantile(searchMs, 0.99).toFixed(0)} ms`)
     console.log('')
     table(adminRows)
     console.log(`load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
