@@ -203,9 +203,23 @@ async function stopServer (server: ChildProcess): Promise<void> {
 }
 
 /** CPU used so far by the PostgreSQL backends serving `db` (the server's pooled connections), ms. */
-async function backendCpuMs (admin: pg.Client, db: string): Promise<number> {
+/** CPU ms so far of each backend on `db`, by pid. */
+async function backendCpuMs (admin: pg.Client, db: string): Promise<Map<number, number>> {
   const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db])
-  return r.rows.reduce((sum, { pid }) => { const c = cpuMs(pid); return sum + (Number.isNaN(c.user) ? 0 : c.user + c.sys) }, 0)
+  const out = new Map<number, number>()
+  for (const { pid } of r.rows) { const c = cpuMs(pid); if (!Number.isNaN(c.user)) out.set(pid, c.user + c.sys) }
+  return out
+}
+
+/**
+ * The backends' CPU between two readings: a backend present at both counts its difference, a new one
+ * all of its CPU. One that ended meanwhile (a pool's idle timeout) is left out rather than counted
+ * negative, as a plain difference of sums would.
+ */
+function backendCpuSince (before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0)
+  return sum
 }
 
 async function transactions (admin: pg.Client, db: string): Promise<number> {
@@ -443,7 +457,7 @@ async function main (): Promise<number> {
       const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
       const cpuPerReq = cpu / Math.max(1, result.requests)
       const sysShare = (cpu1.sys - cpu0.sys) / cpu
-      const pgPerReq = (await backendCpuMs(admin, dbName) - pg0) / Math.max(1, result.requests)
+      const pgPerReq = backendCpuSince(pg0, await backendCpuMs(admin, dbName)) / Math.max(1, result.requests)
       // The statistics collector lags by up to a second.
       await new Promise((resolve) => setTimeout(resolve, 1100))
       const txPerReq = (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
