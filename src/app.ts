@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { KEY_REFRESH_SECONDS, maxAccessTokenTtl, type Config } from './config.js'
 import type { AppContext } from './context.js'
 import { hotRows } from './cache/hot-rows.js'
+import { tokenFacts } from './cache/token-facts.js'
 import { openDatabase } from './db/open.js'
 import { connectPostgres, type DbHandle } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
@@ -99,7 +100,8 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     const now = opts.now ?? systemClock
     const keys = new KeyStore(handle.db, box, KEY_REFRESH_SECONDS * 1000, now)
     const cache = hotRows(handle.db)
-    const ctx: AppContext = { config, db: handle.db, adminDb: admin?.db ?? handle.db, dbKind: handle.kind, box, keys, cache, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
+    const facts = tokenFacts(handle.db)
+    const ctx: AppContext = { config, db: handle.db, adminDb: admin?.db ?? handle.db, dbKind: handle.kind, box, keys, cache, tokenFacts: facts, jtis: new JtiRecorder(handle.db), lifecycle: { draining: false } }
 
     const app = Fastify({
       logger: opts.logger ?? loggerOptions(config.logLevel),
@@ -126,11 +128,13 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
         change: (change) => {
           changeNotifications.inc({ table: change.table })
           cache.apply(change)
+          facts.apply(change)
           if (change.table === 'signing_keys') keys.invalidate()
         },
         state: (up, reason) => {
           changeFeedUp.set(up ? 1 : 0)
           cache.feed(up)
+          facts.feed(up)
           keys.invalidate()
           if (up) app.log.info('change feed listening: cached rows are kept until a change drops them, a minute at most')
           else app.log.warn({ reason }, 'change feed down: cached rows are kept a second at most; reconnecting')
@@ -138,7 +142,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       })
       ctx.changeFeed = feed
       const opened = feed
-      app.addHook('onClose', async () => { await opened.close() })
+      app.addHook('onClose', async () => { facts.close(); await opened.close() })
     }
     if (config.redisUrl !== undefined) {
       // The token endpoint's limits are counted here, shared by every instance (docs/cluster.md).

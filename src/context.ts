@@ -5,6 +5,7 @@ import type { DbKind } from './db/connect.js'
 import type { KeyStore } from './keys/signing-keys.js'
 import type { SecretBox } from './keys/secret-box.js'
 import type { HotRows } from './cache/hot-rows.js'
+import type { TokenFacts } from './cache/token-facts.js'
 import type { JtiRecorder } from './store/assertion-jtis.js'
 import type { RedisHandle } from './db/redis.js'
 
@@ -23,6 +24,8 @@ export interface AppContext {
   keys: KeyStore
   /** Rows the token endpoint reads on every request, cached for at most a second (cache/hot-rows.ts). */
   cache: HotRows
+  /** What every access-token check reads (holder, revocation): from memory while the change feed is up (cache/token-facts.ts). */
+  tokenFacts: TokenFacts
   /** Used assertion jtis, batched (oauth/replay.ts). */
   jtis: JtiRecorder
   /** Set on SIGTERM (server.ts): /health/ready answers 503 while requests are still served, so that load balancers stop sending. */

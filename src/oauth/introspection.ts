@@ -1,7 +1,6 @@
 import type { AppContext } from '../context.js'
 import type { Client, Organization } from '../db/schema.js'
 import { insertRevocations } from '../store/revoked-tokens.js'
-import { findIntrospectionHolder } from '../store/users.js'
 import { familyOfToken, revokeFamily } from './refresh-tokens.js'
 import { issuedBeforeCutOff, issuerFor, TokenInvalidError, verifyAccessToken, type AccessTokenClaims } from './tokens.js'
 
@@ -24,7 +23,7 @@ export async function activeTokenOf (ctx: AppContext, org: Organization, client:
     throw err
   }
   if (claims.iss !== issuerFor(ctx.config.publicUrl, org.name) || claims.organization_id !== org.id || claims.client_id !== client.id) return undefined
-  const row = await findIntrospectionHolder(ctx.db, org.id, claims.user_id, claims.jti)
+  const row = await ctx.tokenFacts.holder({ orgId: org.id, userId: claims.user_id, clientId: claims.client_id, jti: claims.jti })
   if (!row || row.deactivated || row.revoked || issuedBeforeCutOff(claims.iat, row.tokens_valid_after)) return undefined
   return claims
 }

@@ -5,7 +5,6 @@ import type { AppContext, Caller } from '../context.js'
 import { ADMIN_SCOPES } from '../oauth/policy.js'
 import { credentialChangeRefusal } from '../oauth/credential-rule.js'
 import { requestAuditSource, type AuditSource } from '../registry/audit-events.js'
-import { findTokenHolder } from '../store/users.js'
 
 /** Grants whose tokens are not delegated whatever the client (docs/security.md); `gty` names the grant. */
 const UNDELEGATED_GRANTS: ReadonlySet<string> = new Set(['urn:ietf:params:oauth:grant-type:jwt-bearer', 'cli'])
@@ -30,7 +29,7 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
     }
     throw err
   }
-  const row = await findTokenHolder(ctx.db, { orgId: claims.organization_id, userId: claims.user_id, clientId: claims.client_id, jti: claims.jti })
+  const row = await ctx.tokenFacts.holder({ orgId: claims.organization_id, userId: claims.user_id, clientId: claims.client_id, jti: claims.jti })
   const refuse = (reason: string): never => {
     request.log.info({ reason, jti: claims.jti }, 'access token refused')
     throw new UnauthorizedError('the access token is invalid or expired')

@@ -9,6 +9,12 @@ export async function insertRevocations (db: Db, tokens: ReadonlyArray<{ jti: st
     .onConflict((oc) => oc.column('jti').doNothing()).execute()
 }
 
+/** Every revocation of a token that has not expired yet: what an instance keeps in memory (cache/token-facts.ts). */
+export async function unexpiredRevocations (db: Db): Promise<Array<{ jti: string, expiresAt: Date }>> {
+  const rows = await db.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('expires_at', '>', sql<Date>`now()`).execute()
+  return rows.map((r) => ({ jti: r.jti, expiresAt: r.expires_at }))
+}
+
 /** Subquery: the revocation of this jti, for an EXISTS in another owner's query. */
 export function revokedTokenRow (jti: string) {
   return subquery.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)

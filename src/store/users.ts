@@ -189,11 +189,3 @@ export async function findTokenHolder (db: Db, t: { orgId: string, userId: strin
     .where('u.id', '=', t.userId).where('u.organization_id', '=', t.orgId)
     .executeTakeFirst()
 }
-
-/** What introspection checks of a token's user, with whether the token was revoked, in one statement. */
-export async function findIntrospectionHolder (db: Db, orgId: string, userId: string, jti: string): Promise<Pick<TokenHolder, 'deactivated' | 'tokens_valid_after' | 'revoked'> | undefined> {
-  return await db.selectFrom('users as u')
-    .select((eb) => ['u.deactivated', 'u.tokens_valid_after', eb.exists(revokedTokenRow(jti)).as('revoked')])
-    .where('u.id', '=', userId).where('u.organization_id', '=', orgId)
-    .executeTakeFirst()
-}
