@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { refuseUnstorableText, requireJsonBody } from '../plugins/validation.js'
+import { commonRestResponses } from './responses.js'
 import clientAccessRoutes from './client-access.js'
 import clientAuthorizationRoutes from './client-authorizations.js'
 import clientRoutes from './clients.js'
@@ -12,8 +13,13 @@ import userRoutes from './users.js'
 
 /** The REST API under /api/v1: every route here takes a Bearer access token. */
 const api: FastifyPluginAsync = async (app) => {
+  // Each route lists its own answers; those that every route here may give are added once.
   app.addHook('onRoute', (route) => {
-    route.schema = { security: [{ bearer: [] }], ...route.schema }
+    route.schema = {
+      security: [{ bearer: [] }],
+      ...route.schema,
+      response: { ...commonRestResponses(route.method), ...route.schema?.response as object }
+    }
   })
   // JSON in UTF-8 only: a form or a UTF-16 body is refused before it is parsed (docs/security.md).
   app.addHook('onRequest', requireJsonBody)

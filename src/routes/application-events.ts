@@ -3,7 +3,9 @@ import { Type } from '@sinclair/typebox'
 import { NotFoundError } from '../errors.js'
 import { callerOf, requireAdmin } from '../plugins/auth.js'
 import { listEvents } from '../registry/audit-events.js'
-import { errorResponses, IdString, Timestamp } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { AdminRequired, commonRestResponses, restError } from './responses.js'
+import { answer, IdString, Timestamp } from './schemas.js'
 
 const Nullable = (description?: string) => Type.Union([Type.String(), Type.Null()], description ? { description } : {})
 
@@ -29,6 +31,25 @@ const ApplicationEvent = Type.Object({
   reason: Nullable('Why a security event happened (a refusal\'s reason).'),
   count: Type.Integer({ description: 'How many times the event happened in its minute: refused tokens, replayed assertions and throttled sign-ins are counted, not written one row each.' })
 }, { $id: 'ApplicationEvent', title: 'ApplicationEvent' })
+
+const EVENT_EXAMPLE = {
+  id: EXAMPLE.eventId,
+  event_type: 'client.secret_rotated',
+  created_at: EXAMPLE.updated,
+  organization_id: EXAMPLE.orgId,
+  actor_type: 'user',
+  actor_id: EXAMPLE.adminId,
+  actor_email: EXAMPLE.adminEmail,
+  target_type: 'client',
+  target_id: EXAMPLE.clientId,
+  target_name: 'Nightly ingest',
+  request_id: '0b7d5c1e-3f4a-4c2b-9e61-8d2f0a6b7c13',
+  ip_address: '203.0.113.24',
+  user_agent: 'ascli/4.20.0',
+  changes: [{ field: 'secret' }],
+  reason: null,
+  count: 1
+}
 
 const EventsQuery = Type.Object({
   event_type: Type.Optional(Type.String({ maxLength: 100 })),
@@ -61,8 +82,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ organization_id: IdString() }),
       querystring: EventsQuery,
       response: {
-        200: Type.Object({ application_events: Type.Array(Type.Ref(ApplicationEvent)), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
-        ...errorResponses(401, 403, 404, 422)
+        ...commonRestResponses('GET'),
+        200: answer(Type.Object({ application_events: Type.Array(Type.Ref(ApplicationEvent)), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+          'A page of events, newest first.', { application_events: [EVENT_EXAMPLE], next_cursor: null }),
+        403: AdminRequired,
+        404: restError('The organization is not the caller\'s.', { code: 'not_found', message: 'organization not found' })
       }
     }
   }, async (request) => {

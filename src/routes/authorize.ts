@@ -15,7 +15,7 @@ import { consentCovers } from '../registry/consents.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { giveConsent } from '../services/consents.js'
 import { requestAuditSource } from '../registry/audit-events.js'
-import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
+import { FormExpired, FormTooLarge, OPTIONAL_SESSION, OrgParams, PageFault, PageForm, UnknownOrganization, acceptAll, page, redirect } from './browser-schemas.js'
 
 const AuthorizeQuery = Type.Object({
   response_type: Type.String({ description: '`code`' }),
@@ -26,6 +26,29 @@ const AuthorizeQuery = Type.Object({
   code_challenge: Type.Optional(Type.String({ description: 'PKCE (RFC 7636): required for a client without a secret.' })),
   code_challenge_method: Type.Optional(Type.Literal('S256'))
 }, { additionalProperties: true })
+
+/** An authorization request as a public client sends one (RFC 7636 appendix B's challenge). */
+const AUTHORIZE_EXAMPLE = {
+  response_type: 'code',
+  client_id: 'Fq3nWv8tYb2LcZr5KpXe0A',
+  redirect_uri: 'https://ingest.example.com/oauth/callback',
+  scope: 'user:all',
+  state: 'af0ifjsldkj',
+  code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  code_challenge_method: 'S256'
+}
+
+/** A request that cannot be trusted with a redirect: shown, never redirected to (RFC 6749 §4.1.2.1). */
+const RequestRefused = page('The request names no client, an unknown client, or a redirect URI that is not one of the client\'s (or names them twice): ' +
+  'an error page, never a redirect. On POST also a decision other than allow or deny, or a form that could not be read.', 'Unknown client',
+'<h1>Unknown client</h1>\n<p role="alert">The application that sent you here is not registered with this organization.</p>')
+
+/** Where the flow goes on: the client's redirect URI, with `code` or `error`, and `state` and `iss` (RFC 9207). */
+const ToRedirectUri = redirect('To the redirect URI with `code` (or `error` and `error_description`: `access_denied`, `invalid_scope`, ' +
+  '`invalid_request`…), `state` and `iss`.')
+
+/** An anonymous browser is sent to sign in, with the request to resume. */
+const ToSignIn = redirect('Not signed in: to the sign-in page, with the request as `return_to`.')
 
 type Checked = { org: Organization, client: Client, request: AuthorizeRequest, params: AuthorizeParams }
 
@@ -121,9 +144,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Authorization endpoint (RFC 6749 §4.1, PKCE S256)',
       operationId: 'authorize',
       description: 'An unknown client or a redirect URI that does not match is shown as an error page and never redirected to; every other error goes to the redirect URI with `state` and `iss`. A signed-in user is asked for consent when the client has explicit_authorization_required and the user has not allowed these scopes before.',
+      security: OPTIONAL_SESSION,
       params: OrgParams,
       querystring: AuthorizeQuery,
-      produces: ['text/html']
+      produces: ['text/html'],
+      response: {
+        200: page('The consent page: the client, the scopes, and Allow or Deny.', 'Allow Nightly ingest?',
+          '<h1>Allow Nightly ingest?</h1>\n<p><strong>Nightly ingest</strong> asks for access to your account <strong>jane.doe@example.com</strong> in acme. It will be able to:</p>'),
+        302: ToSignIn,
+        303: ToRedirectUri,
+        400: RequestRefused,
+        404: UnknownOrganization,
+        500: PageFault
+      }
     }
   }, async (request, reply) => {
     const c = await check(reply, request.params.org, request.query as Record<string, unknown>)
@@ -143,8 +176,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The consent page posts the authorization request back with `decision` allow or deny. Deny redirects with `access_denied`; allow is remembered for this user, client and scopes, and redirects with a code.',
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
-      body: PageForm({ decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]), ...AuthorizeQuery.properties }),
-      produces: ['text/html']
+      security: OPTIONAL_SESSION,
+      body: PageForm({ decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]), ...AuthorizeQuery.properties }, { decision: 'allow', ...AUTHORIZE_EXAMPLE }),
+      produces: ['text/html'],
+      response: {
+        302: ToSignIn,
+        303: ToRedirectUri,
+        400: RequestRefused,
+        403: FormExpired,
+        404: UnknownOrganization,
+        413: FormTooLarge,
+        500: PageFault
+      }
     }
   }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>

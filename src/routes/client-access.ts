@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { InvalidParameterError, MissingParameterError } from '../errors.js'
 import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import { explainClientAccess } from '../services/client-access.js'
-import { errorResponses, IdParams, IdString } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { AdminRequired, restError } from './responses.js'
+import { answerRef, IdParams, IdString } from './schemas.js'
 
 const RULES = [
   'jwt_grant_disabled', 'user_deactivated', 'user_not_listed', 'no_key_verified', 'no_global_key', 'no_user_key',
@@ -42,6 +44,23 @@ const AccessExplanation = Type.Object({
   global_key: Type.Ref(KeyAnswer, { description: 'An assertion signed with the client\'s global key.' })
 }, { $id: 'AccessExplanation', title: 'AccessExplanation' })
 
+const EXPLANATION_EXAMPLE = {
+  client_id: EXAMPLE.clientId,
+  user_id: EXAMPLE.userId,
+  email: EXAMPLE.email,
+  scope: null,
+  owner_access: false,
+  listing: { required: true, listed: true, directly: false, groups: [{ id: EXAMPLE.groupId, name: 'Media operations' }] },
+  user_key: { decision: 'allowed', scope: 'user:all', scopes: ['user:all'], expires_in: 3600 },
+  global_key: {
+    decision: 'refused',
+    error: 'invalid_grant',
+    rule: 'no_global_key',
+    description: 'the assertion\'s subject is unknown, not allowed for this client, or not signed with an accepted key; check your public key in your user profile',
+    fix: `The client has no global key: set one (PUT /api/v1/clients/${EXAMPLE.clientId} with "public_key"), or sign with the user's own key.`
+  }
+}
+
 const AccessQuery = Type.Object({
   user_id: Type.Optional(IdString('The user, by id. Give this or `email`.')),
   email: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'The user, by e-mail (without case), as an assertion\'s `sub`. Give this or `user_id`.' })),
@@ -71,7 +90,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         '(`client.access_explained`).',
       params: IdParams,
       querystring: AccessQuery,
-      response: { 200: Type.Ref(AccessExplanation), ...errorResponses(401, 403, 404, 422) }
+      response: {
+        200: answerRef(AccessExplanation, 'What the token endpoint would decide, by each key.', EXPLANATION_EXAMPLE),
+        403: AdminRequired,
+        404: restError('No client with this id, or no user with this id or e-mail, in the caller\'s organization.', { code: 'not_found', message: 'user not found' })
+      }
     }
   }, async (request) => {
     const { user_id: userId, email, scope, owner_access: ownerAccess } = request.query

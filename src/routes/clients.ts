@@ -2,7 +2,9 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { auditSourceOf, callerOf, requireAdmin, requireCredentialPower } from '../plugins/auth.js'
 import * as clients from '../registry/clients.js'
-import { errorResponses, IdParams, ListQuery, NoContent, PemString, Timestamp, TotalCountHeader } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { AdminRequired, conflict, forbidden, notFound } from './responses.js'
+import { answer, answerRef, Done, IdParams, ListQuery, listAnswer, PemString, Timestamp } from './schemas.js'
 import * as service from '../services/clients.js'
 
 const AuthMethod = Type.Union(clients.TOKEN_ENDPOINT_AUTH_METHODS.map((m) => Type.Literal(m)), {
@@ -30,11 +32,32 @@ const ClientFields = {
   updated_at: Timestamp
 }
 
+const CLIENT_EXAMPLE = {
+  id: EXAMPLE.clientId,
+  organization_id: EXAMPLE.orgId,
+  name: 'Nightly ingest',
+  redirect_uris: ['https://ingest.example.com/oauth/callback'],
+  origins: [],
+  explicit_authorization_required: true,
+  jwt_grant_enabled: true,
+  admin_node_token_retrieval_enabled: false,
+  public_key: null,
+  whitelist_enabled: true,
+  token_endpoint_auth_method: 'client_secret_basic',
+  creator_id: EXAMPLE.adminId,
+  created_at: EXAMPLE.created,
+  updated_at: EXAMPLE.updated
+}
+const CLIENT_WITH_SECRET_EXAMPLE = { ...CLIENT_EXAMPLE, secret: EXAMPLE.clientSecret }
+
 /** A client as lists answer it: never its secret. */
-export const ClientBody = Type.Object(ClientFields, { $id: 'Client', title: 'Client' })
+export const ClientBody = Type.Object(ClientFields, { $id: 'Client', title: 'Client', examples: [CLIENT_EXAMPLE] })
 
 /** A client with its secret (base64url; null for a public client): answered on create and on GET by id. */
-export const ClientWithSecretBody = Type.Object({ ...ClientFields, secret: Type.Union([Type.String(), Type.Null()]) }, { $id: 'ClientWithSecret', title: 'ClientWithSecret' })
+export const ClientWithSecretBody = Type.Object({
+  ...ClientFields,
+  secret: Type.Union([Type.String(), Type.Null()], { description: 'base64url, 43 characters; null for a public client (`token_endpoint_auth_method` `none`).' })
+}, { $id: 'ClientWithSecret', title: 'ClientWithSecret', examples: [CLIENT_WITH_SECRET_EXAMPLE] })
 
 const Writable = {
   redirect_uris: Type.Optional(UriList('Exact-match redirect URIs: https, or http on 127.0.0.1, [::1] or localhost; no fragment.')),
@@ -49,9 +72,19 @@ const Writable = {
 }
 
 const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '\\S' })
-const ClientCreate = Type.Object({ name: Name, ...Writable }, { additionalProperties: false })
-const ClientUpdate = Type.Object({ name: Type.Optional(Name), ...Writable }, { additionalProperties: false })
-const SecretBody = Type.Object({ secret: Type.String() })
+const ClientCreate = Type.Object({ name: Name, ...Writable }, {
+  additionalProperties: false,
+  examples: [{ name: CLIENT_EXAMPLE.name, redirect_uris: CLIENT_EXAMPLE.redirect_uris, jwt_grant_enabled: true, whitelist_enabled: true }]
+})
+// ascli's change of a client: the JWT grant and a global key at once.
+const ClientUpdate = Type.Object({ name: Type.Optional(Name), ...Writable }, {
+  additionalProperties: false,
+  examples: [{ jwt_grant_enabled: true, public_key: EXAMPLE.publicKey }]
+})
+const SecretBody = Type.Object({ secret: Type.String({ description: 'The new secret, base64url.' }) })
+
+const nameTaken = conflict('A client with this name already exists in the organization.', 'a client with this name already exists in the organization', 'name')
+const credentialRefusal = 'setting `public_key` (the global key, a credential) needs a token with scope `user:all` or an admin scope that was not given to a third-party client through consent'
 
 /** API clients of the org: admins register, read (secret included), change and delete them. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -68,7 +101,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listClients',
       description: 'Secrets are never listed; `GET /clients/{id}` shows one.',
       querystring: ListQuery,
-      response: { 200: { type: 'array', items: Type.Ref(ClientBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
+      response: { 200: listAnswer(ClientBody, 'A page of clients, without their secrets.', [CLIENT_EXAMPLE]), 403: AdminRequired }
     }
   }, async (request, reply) => {
     const { rows, total } = await clients.listClients(ctx.adminDb, callerOf(request).organizationId, request.query)
@@ -82,8 +115,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['clients'],
       summary: 'Register a client',
       operationId: 'createClient',
+      description: 'Answers the whole client with its new `secret` (none for `token_endpoint_auth_method` `none`, a public client). ' +
+        'Defaults as AoC has them: `explicit_authorization_required` true, the other flags false, no redirect URIs, origins or global key.',
       body: ClientCreate,
-      response: { 201: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 409, 422) }
+      response: {
+        201: answerRef(ClientWithSecretBody, 'The client, registered, with its secret.', CLIENT_WITH_SECRET_EXAMPLE),
+        403: forbidden(`The token is not an organization administrator's, or ${credentialRefusal}.`, 'this needs an organization administrator\'s token with scope admin:all'),
+        409: nameTaken
+      }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
@@ -99,8 +138,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['clients'],
       summary: 'Get a client, with its secret',
       operationId: 'getClient',
+      description: 'The secret is answered here as AoC does; each read of it is an audit event (`client.secret_read`).',
       params: IdParams,
-      response: { 200: Type.Ref(ClientWithSecretBody), ...errorResponses(401, 403, 404) }
+      response: { 200: answerRef(ClientWithSecretBody, 'The client, with its secret.', CLIENT_WITH_SECRET_EXAMPLE), 403: AdminRequired, 404: notFound('client') }
     }
   }, async (request) => service.readClientWithSecret(ctx.db, ctx.box, auditSourceOf(request), request.params.id))
 
@@ -114,7 +154,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         '`token_endpoint_auth_method` is fixed at creation: the same value is accepted, another is a 422.',
       params: IdParams,
       body: ClientUpdate,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
+      response: {
+        204: Done('Updated.'),
+        403: forbidden(`The token is not an organization administrator's, or ${credentialRefusal}.`, 'this needs an organization administrator\'s token with scope admin:all'),
+        404: notFound('client'),
+        409: nameTaken
+      }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
@@ -131,7 +176,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'deleteClient',
       description: 'Tokens issued to the client stop working at once.',
       params: IdParams,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+      response: { 204: Done('Deleted.'), 403: AdminRequired, 404: notFound('client') }
     }
   }, async (request, reply) => {
     await service.deleteClient(ctx.db, auditSourceOf(request), request.params.id)
@@ -147,7 +192,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Makes a new secret and answers `200 {"secret": "<new>"}`. The old secret stops matching at once; ' +
         'there is no overlap, so update the client\'s configuration right after. A public client has no secret: 409.',
       params: IdParams,
-      response: { 200: SecretBody, ...errorResponses(401, 403, 404, 409) }
+      response: {
+        200: answer(SecretBody, 'The new secret.', { secret: EXAMPLE.clientSecret }),
+        403: AdminRequired,
+        404: notFound('client'),
+        409: conflict('The client is public (`token_endpoint_auth_method` `none`): it has no secret.', 'a public client has no secret')
+      }
     }
   }, async (request) => ({ secret: await service.rotateClientSecret(ctx.db, ctx.box, auditSourceOf(request), request.params.id) }))
 }

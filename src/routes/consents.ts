@@ -3,7 +3,9 @@ import { Type } from '@sinclair/typebox'
 import { auditSourceOf, callerOf, requireUser } from '../plugins/auth.js'
 import { listConsents } from '../registry/consents.js'
 import { withdrawConsent } from '../services/consents.js'
-import { errorResponses, IdParams, NoContent, Timestamp } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { notFound, UserTokenRequired } from './responses.js'
+import { Done, IdParams, listAnswer, Timestamp } from './schemas.js'
 
 const ConsentBody = Type.Object({
   id: Type.String(),
@@ -13,6 +15,15 @@ const ConsentBody = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp
 }, { $id: 'Consent', title: 'Consent' })
+
+const CONSENT_EXAMPLE = {
+  id: EXAMPLE.consentId,
+  client_id: EXAMPLE.clientId,
+  client_name: 'Transfer dashboard',
+  scopes: ['user:all'],
+  created_at: EXAMPLE.created,
+  updated_at: EXAMPLE.updated
+}
 
 /**
  * `GET /self/consents` and `DELETE /self/consents/{id}`: what the caller allowed clients in the
@@ -24,7 +35,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/self/consents', {
     preHandler: requireUser(app.ctx),
-    schema: { tags: ['users'], summary: 'The clients the calling user allowed', operationId: 'listOwnConsents', response: { 200: Type.Array(Type.Ref(ConsentBody)), ...errorResponses(401, 403) } }
+    schema: {
+      tags: ['users'],
+      summary: 'The clients the calling user allowed',
+      operationId: 'listOwnConsents',
+      description: 'Every client the user allowed on the consent page (or that was assumed allowed), with the scopes; one page, all of them.',
+      response: {
+        200: listAnswer(ConsentBody, 'The consents.', [CONSENT_EXAMPLE], { 'X-Total-Count': { type: 'integer', description: 'The number of consents: all of them are in this answer.' } }),
+        403: UserTokenRequired
+      }
+    }
   }, async (request, reply) => {
     const caller = callerOf(request)
     const rows = await listConsents(app.ctx.db, caller.organizationId, caller.userId)
@@ -40,7 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'withdrawConsent',
       description: 'The client must ask again, and its refresh tokens for the caller stop working, with the access tokens they issued.',
       params: IdParams,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+      response: { 204: Done('Withdrawn.'), 403: UserTokenRequired, 404: notFound('consent') }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)

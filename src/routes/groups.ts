@@ -3,7 +3,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import * as groups from '../registry/groups.js'
 import { createGroup, deleteGroup, updateGroup } from '../services/groups.js'
-import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { AdminRequired, conflict, notFound } from './responses.js'
+import { answerRef, Done, IdParams, ListQuery, listAnswer, Timestamp } from './schemas.js'
+
+const GROUP_EXAMPLE = {
+  id: EXAMPLE.groupId,
+  organization_id: EXAMPLE.orgId,
+  name: 'Media operations',
+  description: 'Editors who send and receive footage',
+  created_at: EXAMPLE.created,
+  updated_at: EXAMPLE.updated
+}
 
 /** A group as answered by the API. */
 export const GroupBody = Type.Object({
@@ -13,13 +24,20 @@ export const GroupBody = Type.Object({
   description: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp
-}, { $id: 'Group', title: 'Group' })
+}, { $id: 'Group', title: 'Group', examples: [GROUP_EXAMPLE] })
 
 const Name = Type.String({ minLength: 1, maxLength: 256, description: 'Unique in the organization, without case.' })
 const Description = Type.String({ maxLength: 4096 })
 
-const GroupCreate = Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false })
-const GroupUpdate = Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false })
+const GroupCreate = Type.Object({ name: Name, description: Type.Optional(Description) }, {
+  additionalProperties: false,
+  examples: [{ name: GROUP_EXAMPLE.name, description: GROUP_EXAMPLE.description }]
+})
+const GroupUpdate = Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, {
+  additionalProperties: false,
+  examples: [{ description: 'Editors and producers who send and receive footage' }]
+})
+const nameTaken = conflict('A group with this name already exists in the organization (names compare without case).', 'a group with this name already exists in the organization', 'name')
 
 /** Groups: sets of users that a client authorization may list at once. Admins only. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -33,8 +51,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['groups'],
       summary: 'List groups',
       operationId: 'listGroups',
+      description: 'A page of the organization\'s groups, oldest first; `q` searches names, exact matches first.',
       querystring: ListQuery,
-      response: { 200: { type: 'array', items: Type.Ref(GroupBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
+      response: { 200: listAnswer(GroupBody, 'A page of groups.', [GROUP_EXAMPLE]), 403: AdminRequired }
     }
   }, async (request, reply) => {
     const { rows, total } = await groups.listGroups(ctx.adminDb, callerOf(request).organizationId, request.query)
@@ -48,8 +67,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['groups'],
       summary: 'Create a group',
       operationId: 'createGroup',
+      description: 'A group without members; `POST /group_memberships` adds them.',
       body: GroupCreate,
-      response: { 201: Type.Ref(GroupBody), ...errorResponses(401, 403, 409, 422) }
+      response: { 201: answerRef(GroupBody, 'The group, created.', GROUP_EXAMPLE), 403: AdminRequired, 409: nameTaken }
     }
   }, async (request, reply) => {
     const created = await createGroup(ctx.db, auditSourceOf(request), request.body)
@@ -62,8 +82,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['groups'],
       summary: 'Get a group',
       operationId: 'getGroup',
+      description: 'One group of the caller\'s organization, by id.',
       params: IdParams,
-      response: { 200: Type.Ref(GroupBody), ...errorResponses(401, 403, 404) }
+      response: { 200: answerRef(GroupBody, 'The group.', GROUP_EXAMPLE), 403: AdminRequired, 404: notFound('group') }
     }
   }, async (request) => groups.getGroup(ctx.db, callerOf(request).organizationId, request.params.id))
 
@@ -73,9 +94,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['groups'],
       summary: 'Update a group',
       operationId: 'updateGroup',
+      description: 'Only the fields sent change.',
       params: IdParams,
       body: GroupUpdate,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
+      response: { 204: Done('Updated.'), 403: AdminRequired, 404: notFound('group'), 409: nameTaken }
     }
   }, async (request, reply) => {
     await updateGroup(ctx.db, auditSourceOf(request), request.params.id, request.body)
@@ -88,8 +110,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['groups'],
       summary: 'Delete a group, with its memberships and the client authorizations that list it',
       operationId: 'deleteGroup',
+      description: 'Its members are not deleted; users listed for a client only through this group are no longer listed.',
       params: IdParams,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+      response: { 204: Done('Deleted.'), 403: AdminRequired, 404: notFound('group') }
     }
   }, async (request, reply) => {
     await deleteGroup(ctx.db, auditSourceOf(request), request.params.id)

@@ -4,6 +4,8 @@ import { pingDatabase } from '../db/ping.js'
 import { RETRY_AFTER_SECONDS } from '../errors.js'
 import { databaseOutageLog } from '../plugins/errors.js'
 import { exemptFromOverload } from '../plugins/overload.js'
+import { retryAfterHeader } from './responses.js'
+import { answer } from './schemas.js'
 
 const Status = Type.Object({
   status: Type.String({ description: '`ok`; `degraded` (still ready: the change feed is down, cached rows live a second at most; or Redis is down, the rate limits fail open); or `unavailable` with the reason' }),
@@ -22,11 +24,29 @@ const Status = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/live', {
     config: exemptFromOverload,
-    schema: { tags: ['health'], summary: 'Liveness', operationId: 'getLiveness', response: { 200: Status } }
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness',
+      operationId: 'getLiveness',
+      description: 'The process answers. It asks nothing of the database and answers even when overloaded: restart the process only when this fails.',
+      security: [],
+      response: { 200: answer(Status, 'The process is alive.', { status: 'ok' }) }
+    }
   }, async () => ({ status: 'ok' }))
   app.get('/health/ready', {
     config: exemptFromOverload,
-    schema: { tags: ['health'], summary: 'Readiness: not stopping, not overloaded, and the database answers', operationId: 'getReadiness', response: { 200: Status, 503: Status } }
+    schema: {
+      tags: ['health'],
+      summary: 'Readiness: not stopping, not overloaded, and the database answers',
+      operationId: 'getReadiness',
+      description: 'Whether to send this instance requests now. 503 while it drains after SIGTERM (SHUTDOWN_GRACE), while it is overloaded, ' +
+        'or when the database does not answer within 2 s; `degraded` is still ready.',
+      security: [],
+      response: {
+        200: answer(Status, 'Ready: `ok`, or `degraded` (still serving).', { status: 'ok', database: 'postgres', change_feed: 'up' }),
+        503: { ...answer(Status, 'Not ready: `reason` says why.', { status: 'unavailable', database: 'postgres', reason: 'draining' }), headers: retryAfterHeader('Seconds before asking again.') }
+      }
+    }
   }, async (request, reply) => {
     const { ctx } = app
     const unready = (reason: 'draining' | 'overloaded' | 'database') =>

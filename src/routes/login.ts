@@ -11,7 +11,11 @@ import { findOrganizationByName } from '../registry/organizations.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { findSignInUser } from '../store/users.js'
 import { countAuditEventInMinute, requestAuditSource } from '../registry/audit-events.js'
-import { OrgParams, PageForm, acceptAll } from './browser-schemas.js'
+import { FormExpired, FormTooLarge, OPTIONAL_SESSION, OrgParams, PageFault, PageForm, SignInThrottled, UnknownOrganization, UnreadableForm, acceptAll, page, redirect } from './browser-schemas.js'
+
+const loginPageExample = (error: string) => '<h1>Sign in to acme</h1>\n' + error +
+  '<form method="post" action="/api/v1/oauth2/acme/login">\n<label for="email">E-mail</label>\n<input type="email" id="email" name="email" required>\n' +
+  '<label for="password">Password</label>\n<input type="password" id="password" name="password" required>\n<button type="submit">Sign in</button>\n</form>'
 
 const MAX_RETURN_TO = 8192
 
@@ -56,9 +60,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Sign-in page (HTML)',
       operationId: 'showSignInPage',
       description: 'The e-mail and password form; answers 2xx to an anonymous GET (org discovery lands here). When already signed in, resumes `return_to` or shows who is signed in.',
+      security: OPTIONAL_SESSION,
       params: OrgParams,
       querystring: Type.Object({ return_to: Type.Optional(Type.String({ description: 'The authorization request to resume, as a query string.' })) }, { additionalProperties: true }),
-      produces: ['text/html']
+      produces: ['text/html'],
+      response: {
+        200: page('The sign-in form; or, for a signed-in browser with nothing to resume, who is signed in and a sign-out button.', 'Sign in to acme', loginPageExample('')),
+        302: redirect('A signed-in browser with `return_to`: back to the authorization request.'),
+        404: UnknownOrganization,
+        500: PageFault
+      }
     }
   }, async (request, reply) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)
@@ -83,14 +94,25 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Sign in (HTML form post)',
       operationId: 'signIn',
       description: 'Checks e-mail and password; failures are counted per account and per address (LOGIN_MAX_FAILURES_*), and the message never says whether the e-mail exists. Success starts a session (cookie `aoc_session`) and answers 303 to `return_to` or to the login page.',
+      security: [],
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
       body: PageForm({
         email: Type.String(),
-        password: Type.String(),
-        return_to: Type.Optional(Type.String())
-      }),
-      produces: ['text/html']
+        password: Type.String({ writeOnly: true }),
+        return_to: Type.Optional(Type.String({ description: 'The authorization request to resume, as a query string.' }))
+      }, { email: 'jane.doe@example.com', password: 'correct horse battery' }),
+      produces: ['text/html'],
+      response: {
+        303: redirect('Signed in: the session cookie `aoc_session` is set, and the browser goes to the authorization request of `return_to`, or back to the sign-in page.'),
+        400: page('The e-mail or password is missing or wrong, the user is deactivated or has no password (the page never says which), ' +
+          'or the request could not be read: the form again, with the message.', 'Sign in to acme', loginPageExample('<p class="error" role="alert">Wrong e-mail or password.</p>\n')),
+        403: FormExpired,
+        404: UnknownOrganization,
+        413: FormTooLarge,
+        429: SignInThrottled,
+        500: PageFault
+      }
     }
   }, async (request, reply) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)
@@ -138,10 +160,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Sign out (HTML form post)',
       operationId: 'signOut',
       description: 'Ends the session and clears its cookie.',
+      security: OPTIONAL_SESSION,
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
-      body: PageForm({}),
-      produces: ['text/html']
+      body: PageForm({}, {}),
+      produces: ['text/html'],
+      response: {
+        200: page('Signed out (or was not signed in): a link to sign in again.', 'Signed out',
+          '<h1>Signed out</h1>\n<p>You are signed out of acme.</p>\n<p><a href="/api/v1/oauth2/acme/login">Sign in again</a></p>'),
+        400: UnreadableForm,
+        403: FormExpired,
+        404: UnknownOrganization,
+        413: FormTooLarge,
+        500: PageFault
+      }
     }
   }, async (request, reply) => {
     await endSession(ctx.db, request.cookies[SESSION_COOKIE])

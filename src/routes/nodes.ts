@@ -2,8 +2,20 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { auditSourceOf, callerOf, requireAdmin } from '../plugins/auth.js'
 import * as nodes from '../registry/nodes.js'
-import { errorResponses, IdParams, ListQuery, NoContent, Timestamp, TotalCountHeader } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { AdminRequired, conflict, notFound } from './responses.js'
+import { answerRef, Done, IdParams, ListQuery, listAnswer, Timestamp } from './schemas.js'
 import * as service from '../services/nodes.js'
+
+const NODE_EXAMPLE = {
+  id: EXAMPLE.nodeId,
+  organization_id: EXAMPLE.orgId,
+  name: 'Frankfurt transfer node',
+  url: 'https://node-fra.example.com:9092',
+  access_key: EXAMPLE.accessKey,
+  created_at: EXAMPLE.created,
+  updated_at: EXAMPLE.updated
+}
 
 /** A node as answered by the API. */
 export const NodeBody = Type.Object({
@@ -14,7 +26,7 @@ export const NodeBody = Type.Object({
   access_key: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp
-}, { $id: 'Node', title: 'Node' })
+}, { $id: 'Node', title: 'Node', examples: [NODE_EXAMPLE] })
 
 const NodeWritable = {
   name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -27,8 +39,12 @@ const NodeWritable = {
   })
 }
 
-const NodeCreate = Type.Object(NodeWritable, { additionalProperties: false })
-const NodeUpdate = Type.Partial(Type.Object(NodeWritable), { additionalProperties: false })
+const NodeCreate = Type.Object(NodeWritable, {
+  additionalProperties: false,
+  examples: [{ name: NODE_EXAMPLE.name, url: NODE_EXAMPLE.url, access_key: NODE_EXAMPLE.access_key }]
+})
+const NodeUpdate = Type.Partial(Type.Object(NodeWritable), { additionalProperties: false, examples: [{ url: 'https://node-fra2.example.com:9092' }] })
+const accessKeyTaken = conflict('A node with this access key already exists in the organization.', 'a node with this access key already exists in the organization', 'access_key')
 
 /** Nodes: the transfer servers that node-scoped tokens are for. Admins only. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -42,8 +58,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['nodes'],
       summary: 'List nodes',
       operationId: 'listNodes',
+      description: 'A page of the organization\'s nodes, oldest first; `q` searches names, exact matches first.',
       querystring: ListQuery,
-      response: { 200: { type: 'array', items: Type.Ref(NodeBody), headers: TotalCountHeader }, ...errorResponses(401, 403, 422) }
+      response: { 200: listAnswer(NodeBody, 'A page of nodes.', [NODE_EXAMPLE]), 403: AdminRequired }
     }
   }, async (request, reply) => {
     const { rows, total } = await nodes.listNodes(ctx.adminDb, callerOf(request).organizationId, request.query)
@@ -57,8 +74,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['nodes'],
       summary: 'Register a node',
       operationId: 'createNode',
+      description: 'Token requests name the node by its `access_key` (`node.<access_key>:user:all`).',
       body: NodeCreate,
-      response: { 201: Type.Ref(NodeBody), ...errorResponses(401, 403, 409, 422) }
+      response: { 201: answerRef(NodeBody, 'The node, registered.', NODE_EXAMPLE), 403: AdminRequired, 409: accessKeyTaken }
     }
   }, async (request, reply) => {
     const created = await service.createNode(ctx.db, auditSourceOf(request), request.body)
@@ -71,8 +89,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['nodes'],
       summary: 'Get a node',
       operationId: 'getNode',
+      description: 'One node of the caller\'s organization, by id.',
       params: IdParams,
-      response: { 200: Type.Ref(NodeBody), ...errorResponses(401, 403, 404) }
+      response: { 200: answerRef(NodeBody, 'The node.', NODE_EXAMPLE), 403: AdminRequired, 404: notFound('node') }
     }
   }, async (request) => nodes.getNode(ctx.db, callerOf(request).organizationId, request.params.id))
 
@@ -82,9 +101,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['nodes'],
       summary: 'Update a node',
       operationId: 'updateNode',
+      description: 'Only the fields sent change. A new `access_key` is what node scopes name from the next token request on.',
       params: IdParams,
       body: NodeUpdate,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 422) }
+      response: { 204: Done('Updated.'), 403: AdminRequired, 404: notFound('node'), 409: accessKeyTaken }
     }
   }, async (request, reply) => {
     await service.updateNode(ctx.db, auditSourceOf(request), request.params.id, request.body)
@@ -97,8 +117,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['nodes'],
       summary: 'Delete a node',
       operationId: 'deleteNode',
+      description: 'Token requests for its scopes are refused from then on (`unknown_node`).',
       params: IdParams,
-      response: { 204: NoContent, ...errorResponses(401, 403, 404) }
+      response: { 204: Done('Deleted.'), 403: AdminRequired, 404: notFound('node') }
     }
   }, async (request, reply) => {
     await service.deleteNode(ctx.db, auditSourceOf(request), request.params.id)

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
 import { METADATA_ROUTE, OAUTH_ORG_ROUTE } from '../paths.js'
 import { NotFoundError } from '../errors.js'
 import { identifyClient, type SecretRequirement } from '../oauth/client-auth.js'
@@ -14,15 +15,15 @@ import { handleTokenRequest } from '../oauth/token-endpoint.js'
 import { registerClientCors } from '../plugins/client-cors.js'
 import { isOAuthPath } from '../plugins/oauth-errors.js'
 import { rateLimitStoreLog, tokenRateLimit } from '../plugins/token-rate-limit.js'
-import { OrgParams } from './schemas.js'
+import { EXAMPLE } from './examples.js'
+import { OAuthErrorBody, oauthEndpointErrors, oauthError, OAuthInvalidRequest, ServiceUnavailable, InvalidParameter, restError } from './responses.js'
+import { answer, answerRef, OrgParams } from './schemas.js'
 import { findOrganizationByName } from '../registry/organizations.js'
-
-const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() }, { $id: 'OAuthError', title: 'OAuthError' })
 
 /** The client's credentials in the form, when it does not use HTTP Basic (RFC 6749 §2.3.1). */
 const FormClientCredentials = {
-  client_id: Type.Optional(Type.String({ description: 'The client, when HTTP Basic does not name it.' })),
-  client_secret: Type.Optional(Type.String({ description: 'The client\'s secret, when not sent by HTTP Basic (client_secret_post).' }))
+  client_id: Type.Optional(Type.String({ description: 'The client, when HTTP Basic does not name it; if both do, the same id.' })),
+  client_secret: Type.Optional(Type.String({ description: 'The client\'s secret, when not sent by HTTP Basic (client_secret_post); never both ways.' }))
 }
 
 /** The token form: one shape per grant of the grant list, told apart by `grant_type`. */
@@ -30,21 +31,23 @@ const TokenForm = Type.Union(GRANTS.map((g) => Type.Object({
   grant_type: Type.Literal(g.grantType),
   ...g.params,
   ...FormClientCredentials
-}, { title: `${g.grantType} token request`, description: g.description, additionalProperties: true })))
+}, { title: `${g.grantType} token request`, description: g.description, additionalProperties: true, examples: [g.example] })), {
+  description: 'One form per grant, told apart by `grant_type`. Each parameter is given once; credentials never go in the URL query.',
+  'x-examples': Object.fromEntries(GRANTS.map((g) => [g.grantType.split(':').pop(), { summary: g.description.split(' (')[0], value: g.example }]))
+})
 
 const TokenBody = Type.Object({
-  access_token: Type.String(),
+  access_token: Type.String({ description: 'A JWT signed by a key of the JWKS; `exp - iat` equals `expires_in`.' }),
   token_type: Type.Literal('bearer'),
-  expires_in: Type.Integer(),
+  expires_in: Type.Integer({ description: 'Seconds: ADMIN_TOKEN_TTL for an admin scope, USER_TOKEN_TTL otherwise.' }),
   scope: Type.String(),
-  refresh_token: Type.Optional(Type.String())
-}, { $id: 'TokenResponse', title: 'TokenResponse' })
+  refresh_token: Type.Optional(Type.String({ description: 'Only from the authorization code and refresh token grants.' }))
+}, { $id: 'TokenResponse', title: 'TokenResponse', examples: [{ access_token: EXAMPLE.accessToken, token_type: 'bearer', expires_in: 3600, scope: 'user:all' }] })
 
 const TokenOnlyForm = Type.Object({
-  token: Type.String(),
-  token_type_hint: Type.Optional(Type.String()),
-  client_id: Type.Optional(Type.String()),
-  client_secret: Type.Optional(Type.String())
+  token: Type.String({ description: 'An access token or a refresh token.' }),
+  token_type_hint: Type.Optional(Type.String({ description: '`access_token` or `refresh_token`: only a hint; the token\'s form tells (RFC 7009 §2.1).' })),
+  ...FormClientCredentials
 }, { additionalProperties: true })
 
 const IntrospectionBody = Type.Object({
@@ -63,7 +66,24 @@ const IntrospectionBody = Type.Object({
   organization_id: Type.Optional(Type.String())
 }, { $id: 'Introspection', title: 'Introspection' })
 
-const oauthErrors = { 400: Type.Ref(OAuthErrorBody), 401: Type.Ref(OAuthErrorBody), 429: Type.Ref(OAuthErrorBody) }
+const INTROSPECTION_EXAMPLE = {
+  active: true,
+  scope: 'user:all',
+  client_id: EXAMPLE.clientId,
+  username: EXAMPLE.email,
+  token_type: 'Bearer',
+  exp: 1796136951,
+  iat: 1796133351,
+  sub: EXAMPLE.email,
+  aud: 'https://auth.example.com/api/v1',
+  iss: 'https://auth.example.com/api/v1/oauth2/acme',
+  jti: '5f0c8e2a-7b1d-4c39-a6e4-2d9f1b8c0e57',
+  user_id: EXAMPLE.userId,
+  organization_id: EXAMPLE.orgId
+}
+
+/** The client's credentials, by HTTP Basic or in the form (the empty requirement: the form's `client_id` and `client_secret`). */
+const CLIENT_SECURITY: Array<Record<string, string[]>> = [{ clientSecretBasic: [] }, {}]
 
 /** Our own parsing and errors apply to these forms: ajv must not turn a repeated parameter into a 400 first. */
 const acceptAll = () => () => true
@@ -124,10 +144,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Token endpoint',
       operationId: 'requestToken',
       description: `Grants: ${GRANTS.map((g) => '`' + g.grantType + '`').join(', ')}. The client is identified by HTTP Basic, or by \`client_id\` (and \`client_secret\`) in the body; a secret that is sent must be right. The JWT bearer grant may identify it by \`client_id\` alone (the assertion is its proof).`,
+      security: CLIENT_SECURITY,
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
       body: TokenForm,
-      response: { 200: Type.Ref(TokenBody), ...oauthErrors }
+      response: {
+        200: answerRef(TokenBody, 'The access token (`Cache-Control: no-store`).', { access_token: EXAMPLE.accessToken, token_type: 'bearer', expires_in: 3600, scope: 'user:all' }),
+        400: oauthError('`invalid_request` (no `grant_type`, a missing parameter, a malformed or oversized assertion, or a form that cannot be ' +
+          'read, as for introspection), `unsupported_grant_type`, `invalid_grant` (an assertion refused: signature, `exp`/`nbf`/`iat`, `aud`, `iss`, `org`, ' +
+          'a replayed `jti`, an unknown or unlisted user; a code or refresh token unknown, expired, used or not this client\'s), ' +
+          '`unauthorized_client` (the client may not use this grant) or `invalid_scope` (docs/aoc-compatibility.md §8).',
+        { error: 'invalid_grant', error_description: 'the assertion is expired' }),
+        ...oauthEndpointErrors
+      }
     },
     // Counted here, so that a refusal before the handler (the address's rate limit) counts too.
     onResponse: async (request, reply) => {
@@ -157,11 +186,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['oauth'],
       summary: 'Token introspection (RFC 7662)',
       operationId: 'introspectToken',
-      description: 'Needs the client\'s secret. `active` is false for an expired, revoked, malformed or foreign token, or one issued to another client.',
+      description: 'Needs the client\'s secret, by HTTP Basic or in the form. `active` is false for an expired, revoked, malformed or foreign token, or one issued to another client.',
+      security: CLIENT_SECURITY,
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
-      body: TokenOnlyForm,
-      response: { 200: Type.Ref(IntrospectionBody), ...oauthErrors }
+      body: { ...TokenOnlyForm, examples: [{ token: EXAMPLE.accessToken, token_type_hint: 'access_token' }] },
+      response: {
+        200: answerRef(IntrospectionBody, 'What the token is (RFC 7662 §2.2); only `active: false` for a token that is not active here.', INTROSPECTION_EXAMPLE),
+        400: OAuthInvalidRequest,
+        ...oauthEndpointErrors
+      }
     }
   }, async (request, reply) => {
     const { form, org, client } = await authenticated(request, request.params.org, 'required')
@@ -176,11 +210,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['oauth'],
       summary: 'Token revocation (RFC 7009)',
       operationId: 'revokeToken',
-      description: 'Needs the client\'s secret; a public client sends its `client_id` alone. Answers 200 whether or not the token was known; only the client\'s own tokens are revoked.',
+      description: 'Needs the client\'s secret, by HTTP Basic or in the form; a public client sends its `client_id` alone. Answers 200 whether or not the token was known; only the client\'s own tokens are revoked. A refresh token takes its whole family with it, and the access tokens the family issued (RFC 7009 §2.1).',
+      security: CLIENT_SECURITY,
       consumes: ['application/x-www-form-urlencoded'],
       params: OrgParams,
-      body: TokenOnlyForm,
-      response: { 200: Type.Null({ description: 'Revoked, or nothing to revoke' }), ...oauthErrors }
+      body: { ...TokenOnlyForm, examples: [{ token: EXAMPLE.refreshToken, token_type_hint: 'refresh_token' }] },
+      response: {
+        200: Type.Null({ description: 'Revoked, or nothing to revoke: an empty body.' }),
+        400: oauthError('`invalid_request`: as for introspection, or no `token`.', { error: 'invalid_request', error_description: 'missing \'token\'' }),
+        ...oauthEndpointErrors
+      }
     }
   }, async (request, reply) => {
     const { form, org, client } = await authenticated(request, request.params.org, 'required-unless-public')
@@ -195,8 +234,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['oauth'],
       summary: 'Authorization server metadata (RFC 8414)',
       operationId: 'getAuthorizationServerMetadata',
+      description: 'The organization\'s endpoints, grants and methods, so that a client can configure itself. Errors here are REST errors, not OAuth ones.',
+      security: [],
       params: OrgParams,
-      response: { 200: Type.Object({ issuer: Type.String() }, { additionalProperties: true }) }
+      response: {
+        200: answer(Type.Object({ issuer: Type.String() }, { additionalProperties: true }), 'The metadata (RFC 8414 §3.2).',
+          authorizationServerMetadata({ publicUrl: 'https://auth.example.com' } as Config, EXAMPLE.org)),
+        404: restError('No organization has this name.', { code: 'not_found', message: 'organization not found' }),
+        422: InvalidParameter,
+        503: ServiceUnavailable
+      }
     }
   }, async (request) => {
     const org = await findOrganizationByName(ctx.db, request.params.org)

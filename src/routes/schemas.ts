@@ -4,11 +4,11 @@ import { EXACT_COUNT_LIMIT } from '../store/paging.js'
 
 /** AoC's REST error body. */
 export const RestErrorBody = Type.Object({
-  code: Type.String(),
-  message: Type.String(),
-  param: Type.Optional(Type.String()),
-  request_id: Type.String()
-}, { $id: 'RestError', title: 'RestError' })
+  code: Type.String({ description: '`unauthorized`, `forbidden`, `not_found`, `conflict`, `parameter_missing`, `invalid_parameter`, `payload_too_large`, `unsupported_media_type`, `too_many_requests`, `service_unavailable` or `internal_error`.' }),
+  message: Type.String({ description: 'What is wrong, in English.' }),
+  param: Type.Optional(Type.String({ description: 'The field at fault, as a dotted path (`redirect_uris.0`), or `body`.' })),
+  request_id: Type.String({ description: 'The `X-Request-Id` of the request: the caller\'s, when it sent a usable one, else a UUID. Quote it when reporting a problem.' })
+}, { $id: 'RestError', title: 'RestError', examples: [{ code: 'not_found', message: 'user not found', request_id: '0b7d5c1e-3f4a-4c2b-9e61-8d2f0a6b7c13' }] })
 
 /** `page`, `per_page` (clamped to 1..1000) and `q` (substring of name, or e-mail for users). */
 export const ListQuery = Type.Object({
@@ -30,17 +30,28 @@ export const OrgParams = Type.Object({ org: Type.String({ pattern: '^[a-z0-9-]{1
 
 export const PemString = Type.String({ maxLength: 16384, description: 'PEM public key: RSA >= 2048 bits (SPKI or PKCS#1), EC P-256/P-384, or Ed25519.' })
 
-/** Error responses every authenticated route may give. */
-export function errorResponses (...codes: number[]): Record<number, TSchema> {
-  const out: Record<number, TSchema> = {}
-  for (const c of codes) out[c] = Type.Ref(RestErrorBody)
-  return out
-}
-
 /** A timestamp: a Date in code, an RFC 3339 string on the wire. */
 export const Timestamp = Type.Unsafe<Date>({ type: 'string', format: 'date-time' })
 
-export const NoContent = Type.Null({ description: 'No content' })
+/** A 204 answer: what was done, and no body. */
+export function Done (description: string) {
+  return Type.Null({ description })
+}
+
+/** A success answer for the document: `schema` with the response's description and an example of its body. */
+export function answer (schema: TSchema, description: string, example: unknown): TSchema {
+  return { ...schema, 'x-response-description': description, examples: [example] }
+}
+
+/** A success answer that is a shared component: a reference to `body`, described, with an example. */
+export function answerRef (body: TSchema, description: string, example: unknown): TSchema {
+  return Type.Ref(body, { 'x-response-description': description, examples: [example] })
+}
+
+/** A page of a list: an array of `body`, with the X-Total-Count header, described, with an example. */
+export function listAnswer (body: TSchema, description: string, example: unknown[], headers: Record<string, unknown> = TotalCountHeader): TSchema {
+  return { type: 'array', items: Type.Ref(body), headers, 'x-response-description': description, examples: [example] } as unknown as TSchema
+}
 
 /**
  * X-Total-Count: exact up to EXACT_COUNT_LIMIT rows, an estimate past it (src/store/paging.ts

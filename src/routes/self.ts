@@ -7,13 +7,14 @@ import { checkPasswordRules } from '../registry/password-rules.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { getPasswordHash, getUser } from '../registry/users.js'
 import { setUserPassword } from '../services/users.js'
-import { UserBody } from './users.js'
-import { errorResponses, NoContent } from './schemas.js'
+import { USER_EXAMPLE, UserBody } from './users.js'
+import { forbidden, restError, retryAfterHeader, UserTokenRequired } from './responses.js'
+import { answerRef, Done } from './schemas.js'
 
 const PasswordChange = Type.Object({
   current_password: Type.String({ writeOnly: true }),
   new_password: Type.String({ writeOnly: true, description: '8 to 256 characters, not the e-mail.' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ current_password: 'correct horse battery', new_password: 'staple-7-Orbit-lantern' }] })
 
 /**
  * `GET /self`: the caller's own user record (ascli reads its id here before setting its key).
@@ -22,7 +23,13 @@ const PasswordChange = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/self', {
     preHandler: requireUser(app.ctx),
-    schema: { tags: ['users'], summary: 'The calling user', operationId: 'getSelf', response: { 200: Type.Ref(UserBody), ...errorResponses(401, 403) } }
+    schema: {
+      tags: ['users'],
+      summary: 'The calling user',
+      operationId: 'getSelf',
+      description: 'The user the token was issued for; ascli reads its id here before `PUT /users/{id}` with its `public_key`.',
+      response: { 200: answerRef(UserBody, 'The calling user.', USER_EXAMPLE), 403: UserTokenRequired }
+    }
   }, async (request) => {
     const caller = callerOf(request)
     return getUser(app.ctx.db, caller.organizationId, caller.userId)
@@ -36,7 +43,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'changeOwnPassword',
       description: 'Needs the current password; a user without one asks an administrator. Wrong passwords count against the sign-in page\'s limits (429 with Retry-After past them). Ends the user\'s browser sessions.',
       body: PasswordChange,
-      response: { 204: NoContent, ...errorResponses(401, 403, 422, 429) }
+      response: {
+        204: Done('Changed; the user\'s browser sessions are ended.'),
+        403: forbidden('A node-scoped token, a token that may not set credentials (a `self` token, or one given to a third-party client ' +
+          'through consent), a user without a password, or a wrong `current_password`.', 'current_password is wrong'),
+        429: restError('Too many wrong passwords for this account or from this address within LOGIN_FAILURE_WINDOW (the sign-in page\'s count).',
+          { code: 'too_many_requests', message: 'too many wrong passwords; retry later' },
+          { headers: retryAfterHeader('Seconds until the failure window lets the account try again.') })
+      }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)

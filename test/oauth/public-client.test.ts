@@ -101,6 +101,7 @@ t.test('grants learn whether the client proved itself with its secret', async (t
     grantType: 'urn:test:capture',
     description: 'a grant of this test',
     params: {},
+    example: { grant_type: 'urn:test:capture' },
     handle: async (g: GrantContext) => {
       seen.push(g.secretVerified)
       return { access_token: 'x', token_type: 'bearer', expires_in: 1, scope: '' }

@@ -58,6 +58,14 @@ export const authorizationCode: GrantDefinition = {
     redirect_uri: Type.Optional(Type.String({ description: 'Required when the authorization request named one, and then equal to it.' })),
     code_verifier: Type.Optional(Type.String({ description: 'PKCE verifier (RFC 7636 §4.5); required when the authorization request sent a code_challenge.' }))
   },
+  // A public client's exchange (RFC 7636 §4.5), the verifier of RFC 7636 appendix B.
+  example: {
+    grant_type: AUTHORIZATION_CODE,
+    code: 'Lq4Wz9Tm2Rx7Vb1Np6Yk3Hc8Jd5Fs0Ge_Xu-Ri4Oa9C',
+    redirect_uri: 'https://ingest.example.com/oauth/callback',
+    code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+    client_id: 'Fq3nWv8tYb2LcZr5KpXe0A'
+  },
   // The grant checks the secret itself: required, unless the client is public.
   requireSecret: 'optional',
   handle: authorizationCodeGrant

@@ -116,6 +116,13 @@ export const jwtBearer: GrantDefinition = {
     scope: Type.Optional(Type.String({ description: 'Space-separated; default user:all.' })),
     owner_access: Type.Optional(Type.String({ description: '"true" for admin-scoped node tokens (node.<access_key>:admin:all).' }))
   },
+  // What ascli sends, in its order (docs/aoc-compatibility.md §2); the assertion cut short.
+  example: {
+    client_id: 'Fq3nWv8tYb2LcZr5KpXe0A',
+    scope: 'user:all',
+    grant_type: JWT_BEARER,
+    assertion: 'eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJGcTNuV3Y4dFliMkxjWnI1S3BYZTBBIiwic3ViIjoiamFuZS5kb2VAZXhhbXBsZS5jb20ifQ.Zm9vYmFy'
+  },
   requireSecret: 'optional',
   handle: jwtBearerGrant
 }

@@ -56,6 +56,13 @@ export const refreshToken: GrantDefinition = {
     refresh_token: Type.String({ description: 'The refresh token from the last token response.' }),
     scope: Type.Optional(Type.String({ description: 'Space-separated; the same scopes or fewer, never more. Default: those of the refresh token.' }))
   },
+  // As ascli sends it: the client's id and secret in the body (client_secret_post).
+  example: {
+    grant_type: REFRESH_TOKEN,
+    refresh_token: 'Vb7Qk2Lw9Zx4Tm1Rn8Yp3Hc6Jd0Fs5Ge-Au_Ki2Ow7P',
+    client_id: 'Fq3nWv8tYb2LcZr5KpXe0A',
+    client_secret: 'x7Kp2Wq9Lm4Zt8Rv1Nb6Yc3Hs5Jd0Fg-Ae_Tu2Qw7Io'
+  },
   // The grant checks the secret itself: required, unless the client is public.
   requireSecret: 'optional',
   handle: refreshTokenGrant

@@ -42,6 +42,8 @@ export interface GrantDefinition {
   description: string
   /** its form parameters besides `grant_type` and the client's credentials, with their schemas */
   params: Record<string, TSchema>
+  /** a token request of this grant as a client sends it, `grant_type` included: the OpenAPI form's example */
+  example: Record<string, string>
   /** what it asks of the client's secret before the handler runs */
   requireSecret: SecretRequirement
   /** validates, decides and issues */
