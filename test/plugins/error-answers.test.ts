@@ -171,7 +171,7 @@ t.test('every documented error status that a request can provoke answers the doc
       }
       const res = await app.inject(provoked.request)
       t.equal(res.statusCode, Number(status), `${where}: ${res.body.slice(0, 200)}`)
-      t.match(res.headers['content-type'], /^application\/json/, `${where}: JSON`)
+      if (!t.match(res.headers['content-type'], /^application\/json/, `${where}: JSON`)) continue
       const body = res.json()
       const validate = ajv.compile(withDocRefs(schema) as object)
       t.ok(validate(body), `${where}: the documented shape ${JSON.stringify(validate.errors ?? [])}`)
