@@ -54,7 +54,8 @@ async function serverAnswers () {
 // Test files that open no database of the pass's (or whose subject does not touch the back end): one
 // pass is enough, so the server pass leaves them out when the PGlite pass ran them (a new file runs in
 // both passes until it is listed here). db-outage makes a PostgreSQL server of its own; the overload
-// guard answers before any query.
+// guard answers before any query. The typed example client speaks HTTP to the app: what it checks does
+// not depend on the back end.
 const DATABASE_FREE = [
   'test/db-outage.test.ts',
   'test/plugins/overload.test.ts',
@@ -68,7 +69,8 @@ const DATABASE_FREE = [
   'test/oauth/policy.test.ts',
   'test/registry/password-rules.test.ts',
   'test/cache/hot-rows.test.ts',
-  'test/log-scan.test.ts'
+  'test/log-scan.test.ts',
+  'test/examples/typescript-client.test.ts'
 ]
 
 for (const f of DATABASE_FREE) {

@@ -32,11 +32,11 @@ export class InvalidParameterError extends RestError {
 }
 
 export class MissingParameterError extends RestError {
-  constructor (param: string) { super(422, 'parameter_missing', `${param} is required`, param) }
+  constructor (param: string, message = `${param} is required`) { super(422, 'parameter_missing', message, param) }
 }
 
 export class UnauthorizedError extends RestError {
-  constructor (message = 'a valid Bearer access token is required') { super(401, 'unauthorized', message) }
+  constructor (message = 'a valid Bearer access token is required: send Authorization: Bearer <token>, from POST /api/v1/oauth2/<org>/token') { super(401, 'unauthorized', message) }
 }
 
 export class ForbiddenError extends RestError {

@@ -65,7 +65,7 @@ const NOT_A_JWS = 'the assertion must be a compact JWS (header.payload.signature
 
 /** Step 1, before any lookup: shape and header checks, then the types of the unverified claims. */
 export function readAssertion (jws: string | undefined, rules: AssertionRules): ReadAssertion {
-  if (typeof jws !== 'string' || jws === '') throw new InvalidRequest("missing 'assertion'")
+  if (typeof jws !== 'string' || jws === '') throw new InvalidRequest("missing 'assertion': send the signed JWT (RFC 7523 §2.1)")
   const bytes = Buffer.byteLength(jws, 'utf8')
   if (bytes > rules.maxLength) {
     throw new InvalidRequest(`the assertion must be at most ${rules.maxLength} bytes`, `assertion is ${bytes} bytes`)
@@ -91,7 +91,7 @@ export function readAssertion (jws: string | undefined, rules: AssertionRules): 
   }
   for (const name of FORBIDDEN_HEADERS) {
     if (name in rawHeader) {
-      throw new InvalidGrant(`the assertion's header must not carry '${name}'`, `assertion header ${name} refused`)
+      throw new InvalidGrant(`the assertion's header must not carry '${name}': remove it (the key that verifies is the one registered for the user or the client)`, `assertion header ${name} refused`)
     }
   }
   const header: ReadAssertion['header'] = { alg }
@@ -153,30 +153,30 @@ export function checkAssertionClaims (
   const { leeway } = rules
 
   if (c.iss !== ctx.clientId) {
-    throw new InvalidGrant("the assertion's 'iss' must be the client id", `iss ${c.iss} != client ${ctx.clientId}`)
+    throw new InvalidGrant("the assertion's 'iss' must be the client id, the one this request names", `iss ${c.iss} != client ${ctx.clientId}`)
   }
   const auds = typeof c.aud === 'string' ? [c.aud] : c.aud
   if (!auds.some((x) => rules.audiences.includes(x))) {
-    throw new InvalidGrant("the assertion's 'aud' is not an accepted audience (use the token endpoint URL)", `aud ${JSON.stringify(c.aud)} not accepted`)
+    throw new InvalidGrant(`the assertion's 'aud' is not an accepted audience: use one of ${rules.audiences.join(', ')}`, `aud ${JSON.stringify(c.aud)} not accepted`)
   }
   if (c.exp < now - leeway) {
-    throw new InvalidGrant('the assertion has expired', `exp ${c.exp} < now ${now} - leeway ${leeway}`)
+    throw new InvalidGrant(`the assertion has expired ('exp' is more than ${leeway} s in the past): sign a new one, and check the signer's clock`, `exp ${c.exp} < now ${now} - leeway ${leeway}`)
   }
   const latestExp = now + rules.maxFutureExp + leeway
   if (c.exp > latestExp) {
-    throw new InvalidGrant(`the assertion's 'exp' must be at most ${rules.maxFutureExp} seconds ahead`, `exp ${c.exp} > ${latestExp}`)
+    throw new InvalidGrant(`the assertion's 'exp' must be at most ${rules.maxFutureExp} seconds ahead (${leeway} s of clock skew allowed)`, `exp ${c.exp} > ${latestExp}`)
   }
   if (c.nbf !== undefined && c.nbf > now + leeway) {
-    throw new InvalidGrant("the assertion is not valid yet ('nbf' is in the future)", `nbf ${c.nbf} > now ${now} + leeway ${leeway}`)
+    throw new InvalidGrant(`the assertion is not valid yet ('nbf' is more than ${leeway} s in the future): check the signer's clock`, `nbf ${c.nbf} > now ${now} + leeway ${leeway}`)
   }
   if (c.iat !== undefined && c.iat > now + leeway) {
-    throw new InvalidGrant("the assertion's 'iat' is in the future", `iat ${c.iat} > now ${now} + leeway ${leeway}`)
+    throw new InvalidGrant(`the assertion's 'iat' is more than ${leeway} s in the future: check the signer's clock`, `iat ${c.iat} > now ${now} + leeway ${leeway}`)
   }
   if (c.org !== undefined && c.org !== ctx.orgName) {
-    throw new InvalidGrant("the assertion's 'org' must be the organization's name", `org ${c.org} != ${ctx.orgName}`)
+    throw new InvalidGrant(`the assertion's 'org' must be the organization's name, '${ctx.orgName}' as in the URL, or be left out`, `org ${c.org} != ${ctx.orgName}`)
   }
   if (rules.requireJti && c.jti === undefined) {
-    throw new InvalidGrant("the assertion must carry a 'jti'", 'jti required')
+    throw new InvalidGrant("the assertion must carry a 'jti': this server requires a unique one in every assertion", 'jti required')
   }
   if (c.jti !== undefined && c.jti.length > MAX_JTI_LENGTH) {
     throw new InvalidGrant(`the assertion's 'jti' must be at most ${MAX_JTI_LENGTH} characters`, `jti is ${c.jti.length} characters`)

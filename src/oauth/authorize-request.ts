@@ -71,13 +71,13 @@ export function checkAuthorizeRequest (input: { params: AuthorizeParams, repeate
   }
   const state = repeated.includes('state') ? undefined : params.state
   const fail = (error: string, description: string): RedirectFailure => ({ kind: 'redirect', redirectUri, state, error, description })
-  if (repeated.length > 0) return fail('invalid_request', `parameter '${repeated[0]!}' is repeated`)
+  if (repeated.length > 0) return fail('invalid_request', `parameter '${repeated[0]!}' is repeated: send each parameter once (RFC 6749 §3.1)`)
   if (state !== undefined && state.length > MAX_STATE) return fail('invalid_request', `state is longer than ${MAX_STATE} characters`)
-  if (!params.response_type) return fail('invalid_request', "missing 'response_type'")
+  if (!params.response_type) return fail('invalid_request', "missing 'response_type': send response_type=code")
   if (params.response_type !== 'code') return fail('unsupported_response_type', "only response_type 'code' is supported")
   const method = params.code_challenge_method
   if (params.code_challenge === undefined) {
-    if (method !== undefined) return fail('invalid_request', 'code_challenge_method without code_challenge')
+    if (method !== undefined) return fail('invalid_request', 'code_challenge_method without code_challenge: send both, or neither')
     if (client.isPublic) return fail('invalid_request', 'a client without a secret must use PKCE: send code_challenge with code_challenge_method=S256')
   } else {
     if (method === undefined || method === 'plain') return fail('invalid_request', "PKCE: code_challenge_method must be S256 ('plain' is not accepted)")

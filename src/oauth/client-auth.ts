@@ -31,6 +31,10 @@ export interface AuthenticatedClient {
 const MAX_ID = 128
 const MAX_SECRET = 512
 
+/** What a caller is told of an Authorization header that is not Basic as RFC 6749 §2.3.1 has it. */
+const MALFORMED_BASIC = 'the Authorization header must be Basic base64(client_id:client_secret), each part form-encoded (RFC 6749 §2.3.1)'
+const CREDENTIAL_LENGTHS = `the client id must be 1 to ${MAX_ID} characters, and the client secret at most ${MAX_SECRET}`
+
 /** RFC 6749 §2.3.1: Basic carries the form-encoded id and secret. Our ids and secrets are base64url, so either reading agrees. */
 function formDecode (value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '))
@@ -38,14 +42,14 @@ function formDecode (value: string): string {
 
 function parseBasic (header: string): { id: string, secret: string } {
   const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim())
-  if (!m?.[1]) throw new InvalidClient('malformed Basic header', true)
+  if (!m?.[1]) throw new InvalidClient('malformed Basic header', true, MALFORMED_BASIC)
   const decoded = Buffer.from(m[1], 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
-  if (colon < 0) throw new InvalidClient('Basic credentials without a colon', true)
+  if (colon < 0) throw new InvalidClient('Basic credentials without a colon', true, MALFORMED_BASIC)
   try {
     return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) }
   } catch {
-    throw new InvalidClient('Basic credentials are not form-encoded', true)
+    throw new InvalidClient('Basic credentials are not form-encoded', true, MALFORMED_BASIC)
   }
 }
 
@@ -61,11 +65,11 @@ export function readClientCredentials (headers: IncomingHttpHeaders, form: Recor
   if (basic) {
     if (bodyId !== undefined && bodyId !== basic.id) throw new InvalidRequest('client_id in the body differs from the one in the Authorization header')
     if (bodySecret !== undefined) throw new InvalidRequest('send the client secret in the Authorization header or in the body, not both')
-    if (!basic.id || basic.id.length > MAX_ID || basic.secret.length > MAX_SECRET) throw new InvalidClient('Basic id or secret empty or too long', true)
+    if (!basic.id || basic.id.length > MAX_ID || basic.secret.length > MAX_SECRET) throw new InvalidClient('Basic id or secret empty or too long', true, CREDENTIAL_LENGTHS)
     return { clientId: basic.id, secret: basic.secret, usedBasic: true }
   }
   if (!bodyId) throw new InvalidClient('no client identification', false, 'client authentication is required: client_id, or HTTP Basic')
-  if (bodyId.length > MAX_ID || (bodySecret !== undefined && bodySecret.length > MAX_SECRET)) throw new InvalidClient('client_id or client_secret too long', false)
+  if (bodyId.length > MAX_ID || (bodySecret !== undefined && bodySecret.length > MAX_SECRET)) throw new InvalidClient('client_id or client_secret too long', false, CREDENTIAL_LENGTHS)
   return { clientId: bodyId, ...(bodySecret !== undefined ? { secret: bodySecret } : {}), usedBasic: false }
 }
 
@@ -92,7 +96,7 @@ export async function authenticateClient (ctx: AppContext, orgId: string, creds:
   }
   if (requirement === 'required' || (requirement === 'required-unless-public' && !isPublic)) {
     throw new InvalidClient(isPublic ? 'public client at a secret-only endpoint' : 'client secret required', creds.usedBasic,
-      'client authentication with the client secret is required')
+      'client authentication with the client secret is required: send it by HTTP Basic, or as client_secret in the body')
   }
   return { client, secretVerified: false }
 }

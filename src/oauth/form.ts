@@ -16,13 +16,13 @@ export function readForm (request: FastifyRequest): Record<string, string> {
   if (inQuery) throw new InvalidRequest(`'${inQuery}' was sent in the URL query; credentials go in the form body (RFC 6749 §2.3.1)`)
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   if (type !== 'application/x-www-form-urlencoded') {
-    throw new InvalidRequest('send the parameters as application/x-www-form-urlencoded')
+    throw new InvalidRequest('send the parameters as application/x-www-form-urlencoded, with that Content-Type (RFC 6749 §4.1.3)')
   }
   const body = (request.body ?? {}) as Record<string, unknown>
   const form: Record<string, string> = {}
   for (const [key, value] of Object.entries(body)) {
-    if (typeof value !== 'string') throw new InvalidRequest(`parameter '${key}' is repeated`)
-    if (value.includes('\u0000')) throw new InvalidRequest(`parameter '${key.slice(0, 64)}' holds a NUL byte`)
+    if (typeof value !== 'string') throw new InvalidRequest(`parameter '${key.slice(0, 64)}' is repeated: send each parameter once (RFC 6749 §3.2)`)
+    if (value.includes('\u0000')) throw new InvalidRequest(`parameter '${key.slice(0, 64)}' holds a NUL byte (%00): remove it`)
     form[key] = value
   }
   return form

@@ -63,16 +63,23 @@ export const ADMIN_SCOPES: ReadonlySet<string> = new Set(['admin:all', 'admin-us
 
 /**
  * The one description of every refusal of the subject (unknown or deactivated user, unlisted user,
- * no accepted key), so the answer never tells which; it carries the hint ascli shows on invalid_grant.
+ * no accepted key), so the answer never tells which; an administrator learns which from the explain
+ * route. It ends with the hint ascli shows on invalid_grant (docs/aoc-compatibility.md §6).
  */
 export const SUBJECT_REFUSED =
-  "the assertion's subject is unknown, not allowed for this client, or not signed with an accepted key; check your public key in your user profile"
+  "the assertion's subject is unknown, not allowed for this client, or not signed with an accepted key " +
+  '(an organization administrator can see why with GET /api/v1/clients/{id}/access); check your public key in your user profile'
+
+/** A JWT-bearer request through a client that may not use the grant: what the caller is told. */
+export const JWT_GRANT_DISABLED = 'this client may not use the JWT bearer grant: an administrator can set jwt_grant_enabled on it'
 
 /** Longest scope string and most distinct scopes accepted in one request. */
 export const MAX_SCOPE_LENGTH = 1024
 export const MAX_SCOPES = 20
 
 const PLAIN_SCOPES: ReadonlySet<string> = new Set([DEFAULT_SCOPE, 'self', ...ADMIN_SCOPES])
+/** The scopes a request may name, for the description of an unknown one. */
+const KNOWN_SCOPES = [...PLAIN_SCOPES, 'node.<access_key>:user:all', 'node.<access_key>:admin:all'].join(', ')
 const NODE_SCOPE = /^node\.([A-Za-z0-9._-]{1,128}):(user|admin):all$/
 
 type Parsed = { kind: 'plain', scope: string } | { kind: 'node', scope: string, accessKey: string, admin: boolean }
@@ -116,6 +123,8 @@ function refuseScope (rule: RefusalRule, description: string, reason: string = d
   return { ok: false, error: 'invalid_scope', description, reason, rule }
 }
 
+const UNKNOWN_NODE = 'no node of this organization has that access key'
+
 /** Who may have a token, signed with which key (§7); undefined when the subject is allowed. */
 function subjectRule (input: PolicyInput): PolicyDecision | undefined {
   const { grant, client, user, verifiedBy } = input
@@ -134,20 +143,20 @@ function scopeRule (input: PolicyInput, parsed: Parsed[]): PolicyDecision | unde
   for (const p of parsed) {
     if (p.kind === 'plain') {
       if (ADMIN_SCOPES.has(p.scope) && !user.isAdmin) {
-        return refuseScope('admin_scope_not_admin', `scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+        return refuseScope('admin_scope_not_admin', `scope ${quoteScope(p.scope)} is for organization administrators only: ask for ${DEFAULT_SCOPE}`, `non-admin asked for ${p.scope}`)
       }
       continue
     }
     if (!p.admin) {
-      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope('unknown_node', `scope ${quoteScope(p.scope)}: unknown node access key`)
+      if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope('unknown_node', `scope ${quoteScope(p.scope)}: ${UNKNOWN_NODE}`)
       continue
     }
     if (!input.ownerAccess) return refuseScope('owner_access_required', `scope ${quoteScope(p.scope)} requires owner_access=true`)
-    if (!user.isAdmin) return refuseScope('admin_scope_not_admin', `scope ${quoteScope(p.scope)} is for organization administrators only`, `non-admin asked for ${p.scope}`)
+    if (!user.isAdmin) return refuseScope('admin_scope_not_admin', `scope ${quoteScope(p.scope)} is for organization administrators only: ask for node.<access_key>:user:all`, `non-admin asked for ${p.scope}`)
     if (!client.adminNodeTokenRetrievalEnabled) {
-      return refuseScope('admin_node_tokens_disabled', `scope ${quoteScope(p.scope)}: this client may not retrieve admin node tokens`, 'admin_node_token_retrieval_enabled is false')
+      return refuseScope('admin_node_tokens_disabled', `scope ${quoteScope(p.scope)}: this client may not retrieve admin node tokens (an administrator can set admin_node_token_retrieval_enabled on it)`, 'admin_node_token_retrieval_enabled is false')
     }
-    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope('unknown_node', `scope ${quoteScope(p.scope)}: unknown node access key`)
+    if (!input.knownNodeAccessKeys.has(p.accessKey)) return refuseScope('unknown_node', `scope ${quoteScope(p.scope)}: ${UNKNOWN_NODE}`)
   }
   return undefined
 }
@@ -155,20 +164,20 @@ function scopeRule (input: PolicyInput, parsed: Parsed[]): PolicyDecision | unde
 /** Decides a token request: the first rule that fails answers, else the granted scopes and lifetime. */
 export function decide (input: PolicyInput): PolicyDecision {
   if (input.grant === 'jwt-bearer' && !input.client.jwtGrantEnabled) {
-    return { ok: false, error: 'unauthorized_client', description: 'this client may not use the JWT bearer grant', reason: 'jwt_grant_enabled is false', rule: 'jwt_grant_disabled' }
+    return { ok: false, error: 'unauthorized_client', description: JWT_GRANT_DISABLED, reason: 'jwt_grant_enabled is false', rule: 'jwt_grant_disabled' }
   }
   const subject = subjectRule(input)
   if (subject) return subject
 
   const raw = input.requestedScope ?? ''
-  if (raw.length > MAX_SCOPE_LENGTH) return refuseScope('scope_too_long', `scope is longer than ${MAX_SCOPE_LENGTH} characters`)
+  if (raw.length > MAX_SCOPE_LENGTH) return refuseScope('scope_too_long', `scope is longer than ${MAX_SCOPE_LENGTH} characters: ask for fewer scopes`)
   const requested = splitScopes(raw)
-  if (requested.length > MAX_SCOPES) return refuseScope('too_many_scopes', `more than ${MAX_SCOPES} scopes`)
+  if (requested.length > MAX_SCOPES) return refuseScope('too_many_scopes', `more than ${MAX_SCOPES} scopes: ask for ${MAX_SCOPES} at most`)
   if (requested.length === 0) requested.push(DEFAULT_SCOPE)
   const parsed: Parsed[] = []
   for (const s of requested) {
     const p = parseScope(s)
-    if (!p) return refuseScope('unknown_scope', `unknown scope ${quoteScope(s)}`)
+    if (!p) return refuseScope('unknown_scope', `unknown scope ${quoteScope(s)}: the scopes are ${KNOWN_SCOPES}`)
     parsed.push(p)
   }
   const refused = scopeRule(input, parsed)

@@ -6,6 +6,9 @@ import { ADMIN_SCOPES } from '../oauth/policy.js'
 import { credentialChangeRefusal } from '../oauth/credential-rule.js'
 import { requestAuditSource, type AuditSource } from '../registry/audit-events.js'
 
+/** What a caller is told of a token that does not pass; why goes to the log only. */
+const TOKEN_REFUSED = 'the access token is invalid or expired: get a new one from POST /api/v1/oauth2/<org>/token'
+
 /** Grants whose tokens are not delegated whatever the client (docs/security.md); `gty` names the grant. */
 const UNDELEGATED_GRANTS: ReadonlySet<string> = new Set(['urn:ietf:params:oauth:grant-type:jwt-bearer', 'cli'])
 
@@ -25,14 +28,14 @@ export async function authenticate (ctx: AppContext, request: FastifyRequest): P
   } catch (err) {
     if (err instanceof TokenInvalidError) {
       request.log.info({ reason: err.reason }, 'access token refused')
-      throw new UnauthorizedError('the access token is invalid or expired')
+      throw new UnauthorizedError(TOKEN_REFUSED)
     }
     throw err
   }
   const row = await ctx.tokenFacts.holder({ orgId: claims.organization_id, userId: claims.user_id, clientId: claims.client_id, jti: claims.jti })
   const refuse = (reason: string): never => {
     request.log.info({ reason, jti: claims.jti }, 'access token refused')
-    throw new UnauthorizedError('the access token is invalid or expired')
+    throw new UnauthorizedError(TOKEN_REFUSED)
   }
   if (!row || row.org_name === null) return refuse('user or organization gone')
   if (claims.iss !== issuerFor(ctx.config.publicUrl, row.org_name)) return refuse('issuer mismatch')
@@ -75,7 +78,7 @@ function usableForApi (caller: Caller): boolean {
 export function requireUser (ctx: AppContext) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const caller = await authenticate(ctx, request)
-    if (!usableForApi(caller)) throw new ForbiddenError('a node-scoped token cannot call this API')
+    if (!usableForApi(caller)) throw new ForbiddenError('a node-scoped token cannot call this API: get a token with user:all or an admin scope')
     request.caller = caller
   }
 }

@@ -4,6 +4,7 @@ import { RestError, UnavailableError } from '../errors.js'
 import { ThrottledWarning } from '../logger.js'
 import { unavailable } from '../metrics.js'
 import { RouteMethods } from './route-methods.js'
+import { validationMessage, type AjvIssue } from './validation-messages.js'
 
 /** Claims an error for the OAuth endpoints (OAuth JSON) or leaves it (undefined) to the REST handling. */
 export type OAuthResponder = (err: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined
@@ -19,30 +20,37 @@ export class NoRouteError extends RestError {
   }
 }
 
-interface AjvIssue { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
-
-function paramOf (issue: AjvIssue): string {
-  const base = issue.instancePath.replace(/^\//, '').replace(/\//g, '.')
-  const child = (issue.params.missingProperty ?? issue.params.additionalProperty) as string | undefined
-  return [base, child].filter(Boolean).join('.') || 'body'
+/** The route's schema of the request part that failed validation (its body, querystring or params schema). */
+export function failedPartSchema (err: FastifyError, request: FastifyRequest): unknown {
+  const schema = request.routeOptions?.schema as Record<string, unknown> | undefined
+  const part = err.validationContext
+  if (!schema || !part) return undefined
+  return schema[part] ?? (part === 'querystring' ? schema.query : undefined)
 }
 
-/** Turns an ajv failure into AoC's 422 body naming the field. */
-function validationToRest (err: FastifyError): RestError {
-  const issue = (err.validation?.[0] ?? { instancePath: '', keyword: '', params: {} }) as AjvIssue
-  const param = paramOf(issue)
-  if (issue.keyword === 'required') return new RestError(422, 'parameter_missing', `${param} is required`, param)
-  if (issue.keyword === 'additionalProperties') return new RestError(422, 'invalid_parameter', `${param} is not a known field`, param)
-  if (issue.keyword === 'format' && issue.params.format === 'email') return new RestError(422, 'invalid_parameter', `${param} must be a valid e-mail address`, param)
-  return new RestError(422, 'invalid_parameter', `${param} ${issue.message ?? 'is invalid'}`, param)
+/** Turns an ajv failure into AoC's 422 body naming the field, with the rule and its bounds in the message. */
+function validationToRest (err: FastifyError, request: FastifyRequest): RestError {
+  const { param, message, missing } = validationMessage((err.validation ?? []) as AjvIssue[], failedPartSchema(err, request))
+  return new RestError(422, missing ? 'parameter_missing' : 'invalid_parameter', message, param)
+}
+
+/** The largest body the route takes, in bytes (BODY_LIMIT, or the route's own), for a 413's message. */
+export function bodyLimitOf (request: FastifyRequest): number | undefined {
+  return request.routeOptions?.bodyLimit ?? request.server?.initialConfig.bodyLimit
 }
 
 /** Framework errors (body parsing, size, media type) that carry a 4xx, as REST errors. */
-function frameworkToRest (err: FastifyError): RestError | undefined {
+function frameworkToRest (err: FastifyError, request: FastifyRequest): RestError | undefined {
   switch (err.code) {
-    case 'FST_ERR_BAD_URL': return new RestError(400, 'invalid_parameter', 'the URL path holds an invalid percent-encoding')
-    case 'FST_ERR_MAX_PARAM_LENGTH': return new RestError(414, 'invalid_parameter', 'a path parameter is too long')
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new RestError(413, 'payload_too_large', 'request body is too large')
+    case 'FST_ERR_BAD_URL': return new RestError(400, 'invalid_parameter', 'the URL path holds an invalid percent-encoding: encode each reserved byte as %XX')
+    case 'FST_ERR_MAX_PARAM_LENGTH': {
+      const max = request.server?.initialConfig.maxParamLength
+      return new RestError(414, 'invalid_parameter', `a path parameter is too long${max ? `: at most ${max} characters` : ''}`)
+    }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = bodyLimitOf(request)
+      return new RestError(413, 'payload_too_large', `request body is too large${limit ? `: at most ${limit} bytes` : ''}`)
+    }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new RestError(415, 'unsupported_media_type', 'send the body as application/json')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new RestError(422, 'parameter_missing', 'a JSON body is required', 'body')
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return new RestError(422, 'invalid_parameter', 'the body is not valid JSON', 'body')
@@ -105,8 +113,8 @@ function answerError (raw: unknown, request: FastifyRequest, reply: FastifyReply
   const claimed = oauthResponder?.(err, request, reply)
   if (claimed) return claimed
   if (err instanceof RestError) return sendRestError(reply, request, err)
-  if (err.validation) return sendRestError(reply, request, validationToRest(err))
-  const mapped = frameworkToRest(err)
+  if (err.validation) return sendRestError(reply, request, validationToRest(err, request))
+  const mapped = frameworkToRest(err, request)
   if (mapped) return sendRestError(reply, request, mapped)
   request.log.error({ err }, 'unhandled error')
   return sendRestError(reply, request, new RestError(500, 'internal_error', 'internal error; quote the request_id when reporting it'))

@@ -2,7 +2,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAUTH_BASE } from '../paths.js'
 import { RestError, UnavailableError } from '../errors.js'
 import { OAuthError } from '../oauth/errors.js'
-import { NoRouteError } from './errors.js'
+import { bodyLimitOf, failedPartSchema, NoRouteError } from './errors.js'
+import { validationMessage, type AjvIssue } from './validation-messages.js'
 
 /** Paths whose errors are OAuth JSON (RFC 6749 §5.2), not REST errors. */
 export function isOAuthPath (url: string): boolean {
@@ -18,6 +19,9 @@ export function sendOAuthError (reply: FastifyReply, request: FastifyRequest, er
     .send({ error: err.error, error_description: err.description })
 }
 
+/** The endpoints under an organization's OAuth base, for the answer to a path that is none of them. */
+const ENDPOINTS = '{token, authorize, introspect, revoke, login, logout, jwks}'
+
 /**
  * No route for the request, in OAuth JSON like every answer here (docs/aoc-compatibility.md §8). A wrong method on
  * an endpoint is a 405 with `Allow` (RFC 9110 §15.5.6): a strict client or HTTP library reads that
@@ -26,18 +30,22 @@ export function sendOAuthError (reply: FastifyReply, request: FastifyRequest, er
  */
 function noRouteToOAuth (err: NoRouteError): OAuthError {
   const mapped = err.allowed.length === 0
-    ? new OAuthError('invalid_request', 'there is no such endpoint', err.message)
+    ? new OAuthError('invalid_request', `there is no such endpoint: the OAuth endpoints are ${OAUTH_BASE}/<org>/${ENDPOINTS}`, err.message)
     : new OAuthError('invalid_request', `this endpoint takes ${err.allowed.join(', ')}`, err.message)
   mapped.status = err.allowed.length === 0 ? 404 : 405
   if (err.allowed.length > 0) mapped.headers.Allow = err.allowed.join(', ')
   return mapped
 }
 
-/** What a caller is told of a malformed request: our own messages name the fault and may be shown; a framework's are for the log. */
-function malformedDescription (err: FastifyError): string {
+/**
+ * What a caller is told of a malformed request: our own messages name the fault and may be shown, and
+ * so does a failed schema (the field and its rule); a framework's own messages are for the log.
+ */
+function malformedDescription (err: FastifyError, request: FastifyRequest): string {
   if (err instanceof RestError) return err.message
+  if (err.validation) return validationMessage(err.validation as AjvIssue[], failedPartSchema(err, request)).message
   if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'the request URL is malformed'
-  return 'the request is malformed: send form-encoded parameters'
+  return 'the request is malformed: send the parameters form-encoded (application/x-www-form-urlencoded)'
 }
 
 /**
@@ -57,10 +65,11 @@ export function oauthErrorResponder (raw: unknown, request: FastifyRequest, repl
     mapped.status = 503
     mapped.headers['Retry-After'] = String(err.retryAfterSeconds)
   } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    mapped = new OAuthError('invalid_request', 'the request body is too large')
+    const limit = bodyLimitOf(request)
+    mapped = new OAuthError('invalid_request', `the request body is too large${limit ? `: at most ${limit} bytes` : ''}`)
     mapped.status = 413
   } else if (err.validation || (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 429)) {
-    mapped = new OAuthError('invalid_request', malformedDescription(err), err.message)
+    mapped = new OAuthError('invalid_request', malformedDescription(err, request), err.message)
   } else if (err.statusCode === 429) {
     mapped = new OAuthError('temporarily_unavailable', 'too many requests; retry later')
     mapped.status = 429

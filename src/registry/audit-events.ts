@@ -147,7 +147,7 @@ function readCursor (cursor: string): { createdAt: Date, id: string } {
     if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor')
     return { createdAt, id }
   } catch {
-    throw new InvalidParameterError('cursor', 'cursor is not one this list answered')
+    throw new InvalidParameterError('cursor', 'cursor is not one this list answered: pass the next_cursor of the previous page as it came')
   }
 }
 

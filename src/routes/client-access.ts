@@ -100,7 +100,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { user_id: userId, email, scope, owner_access: ownerAccess } = request.query
     if (userId !== undefined && email !== undefined) throw new InvalidParameterError('email', 'give user_id or email, not both')
     const user = userId ?? email
-    if (user === undefined) throw new MissingParameterError('user_id')
+    if (user === undefined) throw new MissingParameterError('user_id', 'user_id or email is required: give one of them')
     return await explainClientAccess(ctx, auditSourceOf(request), callerOf(request).organizationName, {
       clientId: request.params.id, user, ...(scope !== undefined && { scope }), ownerAccess: ownerAccess ?? false
     })

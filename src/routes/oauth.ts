@@ -223,7 +223,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { form, org, client } = await authenticated(request, request.params.org, 'required-unless-public')
-    if (!form.token) throw new InvalidRequest('missing \'token\'')
+    if (!form.token) throw new InvalidRequest('missing \'token\': send the access or refresh token to revoke')
     const done = await revoke(ctx, org, client, form.token)
     request.log.info({ revoked: done }, 'revocation request')
     return reply.status(200).header('Cache-Control', 'no-store').send(null)

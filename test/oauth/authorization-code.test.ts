@@ -205,7 +205,7 @@ t.test('codes that are not good for this exchange', async (t) => {
 
   const missing = await exchange(client, undefined)
   t.equal(missing.statusCode, 400, 'no code at all')
-  t.same(missing.json(), { error: 'invalid_request', error_description: "missing 'code'" })
+  t.same(missing.json(), { error: 'invalid_request', error_description: "missing 'code': send the code of the authorization response" })
 })
 
 t.test('a user deactivated between authorize and exchange: invalid_grant', async (t) => {

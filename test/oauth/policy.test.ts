@@ -148,7 +148,7 @@ t.test('§4 scope rules', async (t) => {
     ['an admin asking only user:all gets a user token', { ...admin, requestedScope: 'user:all' }, { ok: true, scopes: ['user:all'], ttl: 3600, admin: false }],
     // node user scope
     ['node user scope, known key', { requestedScope: `node.${AK}:user:all` }, { ok: true, scopes: [`node.${AK}:user:all`], ttl: 3600, admin: false }],
-    ['node user scope, unknown key', { requestedScope: 'node.nope:user:all' }, { error: 'invalid_scope', description: /unknown node access key/ }],
+    ['node user scope, unknown key', { requestedScope: 'node.nope:user:all' }, { error: 'invalid_scope', description: /no node of this organization has that access key/ }],
     ['node user scope with owner_access is harmless', { requestedScope: `node.${AK}:user:all`, ownerAccess: true }, { ok: true, scopes: [`node.${AK}:user:all`], ttl: 3600, admin: false }],
     ['node key of 128 characters', { requestedScope: `node.${'a'.repeat(128)}:user:all`, knownNodeAccessKeys: new Set(['a'.repeat(128)]) }, { ok: true, scopes: [`node.${'a'.repeat(128)}:user:all`], ttl: 3600, admin: false }],
     ['node key with dots, dashes, underscores', { requestedScope: 'node.a.b-c_D9:user:all', knownNodeAccessKeys: new Set(['a.b-c_D9']) }, { ok: true, scopes: ['node.a.b-c_D9:user:all'], ttl: 3600, admin: false }],
@@ -157,7 +157,7 @@ t.test('§4 scope rules', async (t) => {
     ['node admin scope without owner_access', { ...nodeAdmin, ownerAccess: false, requestedScope: `node.${AK}:admin:all` }, { error: 'invalid_scope', description: /requires owner_access=true/ }],
     ['node admin scope for a non-admin', { ...nodeAdmin, user: { isAdmin: false }, requestedScope: `node.${AK}:admin:all` }, { error: 'invalid_scope', description: /administrators only/ }],
     ['node admin scope through a client without admin_node_token_retrieval_enabled', { ...nodeAdmin, client: { adminNodeTokenRetrievalEnabled: false }, requestedScope: `node.${AK}:admin:all` }, { error: 'invalid_scope', description: /may not retrieve admin node tokens/ }],
-    ['node admin scope for an unknown node', { ...nodeAdmin, requestedScope: 'node.nope:admin:all' }, { error: 'invalid_scope', description: /unknown node access key/ }],
+    ['node admin scope for an unknown node', { ...nodeAdmin, requestedScope: 'node.nope:admin:all' }, { error: 'invalid_scope', description: /no node of this organization has that access key/ }],
     ['node admin scope with nothing met: owner_access named first', { requestedScope: 'node.nope:admin:all' }, { error: 'invalid_scope', description: /owner_access=true/ }],
     ['owner_access with a plain scope is harmless', { ownerAccess: true, requestedScope: 'user:all' }, { ok: true, scopes: ['user:all'], ttl: 3600, admin: false }],
     ['owner_access with an admin scope is harmless', { ...admin, ownerAccess: true, requestedScope: 'admin:all' }, { ok: true, scopes: ['admin:all'], ttl: 1800, admin: true }],
@@ -200,7 +200,8 @@ t.test('an invalid_scope description is safe for error_description (no quote, no
   t.match(d, { ok: false, error: 'invalid_scope' })
   if (!d.ok) {
     t.notMatch(d.description, /["\\]/, 'RFC 6749 §5.2 excludes " and \\ from error_description')
-    t.ok(d.description.length < 100, 'a long scope is shortened in the description')
+    t.match(d.description, /^unknown scope 'a\?b\?cx{59}\.\.\.': the scopes are /, 'a long scope is shortened in the description')
+    t.ok(d.description.length < 250, 'and the description, with the list of scopes, stays short')
   }
 })
 

@@ -131,7 +131,7 @@ t.test('a missing refresh_token is invalid_request', async (t) => {
   const client = await browserClient(ta, org)
   const res = await refresh(client, undefined)
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', error_description: "missing 'refresh_token'" })
+  t.same(res.json(), { error: 'invalid_request', error_description: "missing 'refresh_token': send the refresh token of the last token response" })
 })
 
 t.test('a confidential client must send its secret: 401 invalid_client, and the token is not used up', async (t) => {

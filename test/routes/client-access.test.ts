@@ -166,7 +166,8 @@ t.test('an allowed answer and a refused one, in full', async (t) => {
       decision: 'refused',
       error: 'invalid_grant',
       rule: 'no_global_key',
-      description: "the assertion's subject is unknown, not allowed for this client, or not signed with an accepted key; check your public key in your user profile",
+      description: "the assertion's subject is unknown, not allowed for this client, or not signed with an accepted key " +
+        '(an organization administrator can see why with GET /api/v1/clients/{id}/access); check your public key in your user profile',
       fix: `The client has no global key: set one (PUT /api/v1/clients/${client.id} with "public_key"), or sign with the user's own key.`
     }
   })

@@ -23,9 +23,9 @@ const CODE_REFUSED: Record<string, string> = {
 export async function authorizationCodeGrant (g: GrantContext): Promise<TokenResponse> {
   const { ctx, org, client, form } = g
   if (clientProofMissing(g)) {
-    throw new InvalidClient('code exchange without the client secret', false, 'client authentication with the client secret is required for this grant')
+    throw new InvalidClient('code exchange without the client secret', false, 'client authentication with the client secret is required for this grant: send it by HTTP Basic, or as client_secret in the body')
   }
-  if (!form.code) throw new InvalidRequest("missing 'code'")
+  if (!form.code) throw new InvalidRequest("missing 'code': send the code of the authorization response")
   const redeemed = await redeemAuthorizationCode(ctx.db, org.id, client.id, form.code)
   if (!redeemed.ok) throw new InvalidGrant(CODE_REFUSED[redeemed.reason]!, `code ${redeemed.reason}`)
   const code = redeemed.row

@@ -4,7 +4,7 @@ import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js'
 import type { AppContext } from '../../context.js'
 import type { Client, Organization } from '../../db/schema.js'
 import type { GrantUser } from '../../store/users.js'
-import { decide, SUBJECT_REFUSED, type PolicyDecision, type VerifiedBy } from '../policy.js'
+import { decide, JWT_GRANT_DISABLED, SUBJECT_REFUSED, type PolicyDecision, type VerifiedBy } from '../policy.js'
 import { listingAndNodes, policyClientOf, ttlsOf } from '../policy-facts.js'
 import { issuerFor } from '../tokens.js'
 import { issueGrantToken } from './issue.js'
@@ -72,7 +72,7 @@ export async function jwtBearerDecision (
  */
 export async function jwtBearerGrant (g: GrantContext): Promise<TokenResponse> {
   const { ctx, org, client, form } = g
-  if (!client.jwt_grant_enabled) throw new UnauthorizedClient('this client may not use the JWT bearer grant (jwt_grant_enabled is false)')
+  if (!client.jwt_grant_enabled) throw new UnauthorizedClient(JWT_GRANT_DISABLED, 'jwt_grant_enabled is false')
   const rules = assertionRules(g)
   const assertion = readAssertion(form.assertion, rules)
   checkAssertionClaims(assertion, { clientId: client.id, orgName: org.name }, rules)

@@ -22,9 +22,9 @@ const REFUSED: Record<string, string> = {
 export async function refreshTokenGrant (g: GrantContext): Promise<TokenResponse> {
   const { ctx, org, client, form } = g
   if (clientProofMissing(g)) {
-    throw new InvalidClient('refresh without the client secret', false, 'client authentication with the client secret is required for this grant')
+    throw new InvalidClient('refresh without the client secret', false, 'client authentication with the client secret is required for this grant: send it by HTTP Basic, or as client_secret in the body')
   }
-  if (!form.refresh_token) throw new InvalidRequest("missing 'refresh_token'")
+  if (!form.refresh_token) throw new InvalidRequest("missing 'refresh_token': send the refresh token of the last token response")
   // The scope is checked before the token is used up: a client that asks too much keeps its token.
   const granted = await liveRefreshTokenScope(ctx.db, org.id, client.id, form.refresh_token)
   let scope: string | undefined
@@ -32,7 +32,7 @@ export async function refreshTokenGrant (g: GrantContext): Promise<TokenResponse
     const grantedSet = new Set(granted.split(' '))
     const asked = [...new Set(form.scope.split(' ').filter(Boolean))]
     const wider = asked.find((s) => !grantedSet.has(s))
-    if (wider) throw new InvalidScope(`scope ${quoteScope(wider)} was not granted to this refresh token`)
+    if (wider) throw new InvalidScope(`scope ${quoteScope(wider)} was not granted to this refresh token: ask for the same scopes or fewer`)
     scope = asked.join(' ')
   }
   const used = await useRefreshToken(ctx.db, org.id, client.id, form.refresh_token)
