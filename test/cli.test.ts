@@ -1,24 +1,29 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { MIGRATIONS_DIR } from '../src/db/migrate.js'
 import { verifyPassword } from '../src/registry/passwords.js'
 import { buildAppForTest, call, rsaPublicPem, testConfig, TEST_SECRET_KEY } from './helpers/app.js'
-import { cliSetup } from './helpers/cli.js'
+import { cliSetup, runCliInProcess } from './helpers/cli.js'
+import { seedEmbeddedDataDir } from './helpers/db.js'
 import { captureLevel, recordValue } from './helpers/log-capture.js'
 
-// Every CLI run opens the database afresh (PGlite takes seconds on a busy machine).
+// A spawned CLI run opens the database afresh (PGlite takes seconds on a busy machine).
 t.setTimeout(600_000)
 
-// PostgreSQL pass: a fresh, unmigrated database on the server; PGlite pass: DATA_DIR/pgdata.
-const { dataDir, dbEnv, leaveToServerPass, cli: runCli } = await cliSetup(t, 'aoc-cli-')
+// The commands run in this process on the file's database (helpers/cli.ts); the last tests run the
+// real `aoc-auth` in processes of its own: PostgreSQL pass, a fresh, unmigrated database on the
+// server; PGlite pass, DATA_DIR/pgdata.
+const { dataDir, dbEnv, handle, leaveToServerPass, cli: runCli, spawnCli } = await cliSetup(t, 'aoc-cli-')
 const env = { LOG_LEVEL: captureLevel('silent'), SECRET_ENCRYPTION_KEY: TEST_SECRET_KEY }
 /** A CLI run; under the log capture, its log (stderr) is captured and the credentials it printed are recorded. */
 const cli = async (args: string[], extraEnv: Record<string, string> = {}) => await runCli(args, { ...env, ...extraEnv })
+/** The same in a process of its own. */
+const spawned = async (args: string[], extraEnv: Record<string, string> = {}) => await spawnCli(args, { ...env, ...extraEnv })
 
 const STACK = /\n\s+at /
 
-// Each CLI run costs a process start (and on PGlite, seconds to open the database): leaveToServerPass
-// runs the checks that do not depend on the database kind once.
+// leaveToServerPass runs the checks that do not depend on the database kind once.
 
 const file = async (name: string, text: string) => {
   const p = path.join(dataDir, name)
@@ -149,9 +154,9 @@ t.test('the API shows what the CLI created, on the same database', async (t) => 
   const token = minted.stdout.trim()
   recordValue('access_token', token)
   t.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/)
-  // After the CLI processes exited: PGlite lets one process at a time open DATA_DIR/pgdata.
-  const config = testConfig({ DATA_DIR: dataDir, ...dbEnv })
-  const app = await buildAppForTest({ config })
+  // The app on the database the commands ran on, with the same encryption key.
+  const config = testConfig({ DATA_DIR: dataDir })
+  const app = await buildAppForTest({ config, db: handle })
   t.teardown(() => app.close())
   const admin = await app.ctx.db.selectFrom('users').selectAll().where('id', '=', created.admin_id).executeTakeFirstOrThrow()
   t.ok(await verifyPassword(admin.password_hash!, password), 'the admin password from the file is stored hashed, without its newline')
@@ -192,4 +197,39 @@ t.test('keys rotate adds a key that signs later; keys list shows both', leaveToS
   t.equal(old.retires_at, latest.activates_at, 'the old key stops signing when the new one starts')
   // Published until the longest-lived token (USER_TOKEN_TTL 3600 s) it signed has expired, plus a minute.
   t.equal(Date.parse(old.unpublish_at) - Date.parse(old.retires_at), (3600 + 60) * 1000)
+})
+
+// The real binary, in processes of its own: what runs in-process above is the same program
+// (runProgram), so these check what only a process shows: argv, the exit code, the streams.
+
+t.test('aoc-auth in a process of its own opens the configured database: migrate, then the database as it left it', async (t) => {
+  // PostgreSQL pass: the fresh database at DATABASE_URL. PGlite pass: DATA_DIR/pgdata, filled from the
+  // migrated template (creating the embedded database is server.test.ts's first start, and seconds of WASM).
+  const seeded = await seedEmbeddedDataDir(dataDir)
+  const res = await spawned(['migrate'])
+  t.equal(res.code, 0, 'exits 0 once the database is closed', { stderr: res.stderr })
+  const names = (await fs.readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort().map((f) => f.replace(/\.sql$/, ''))
+  t.same(res.stdout.split('\n').filter(Boolean), seeded ? ['database is up to date; no migration applied'] : names.map((n) => `applied ${n}`),
+    seeded ? 'the template is migrated' : 'one line per migration, in order')
+  // The same database opened again as the command opens it (not the file's `handle`), in this process.
+  const again = await runCliInProcess(['migrate'], { ...env, DATA_DIR: dataDir, ...dbEnv })
+  t.equal(again.code, 0, { stderr: again.stderr })
+  t.equal(again.stdout, 'database is up to date; no migration applied\n', 'the next opener finds the database as the process left it')
+})
+
+t.test('aoc-auth in a process of its own: --help exits 0, a usage error 1, a bad environment 78', leaveToServerPass, async (t) => {
+  const help = await spawned(['--help'])
+  t.equal(help.code, 0)
+  for (const command of ['migrate', 'org', 'user', 'client', 'keys']) t.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'), command)
+  t.equal(help.stderr, '')
+  const usage = await spawned(['user', 'create', '--org', 'acme'])
+  t.equal(usage.code, 1)
+  t.match(usage.stderr, /^error: required option '--email <email>' not specified\n/)
+  t.notMatch(usage.stderr, STACK)
+  t.equal(usage.stdout, '')
+  const badEnv = await spawned(['keys', 'list'], { SIGNING_ALG: 'HS256' })
+  t.equal(badEnv.code, 78)
+  t.match(badEnv.stderr, /^Invalid configuration: SIGNING_ALG /)
+  t.notMatch(badEnv.stderr, STACK)
+  t.equal(badEnv.stdout, '')
 })

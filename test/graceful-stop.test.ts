@@ -10,7 +10,7 @@ import path from 'node:path'
 import t from 'tap'
 import { TEST_SECRET_KEY } from './helpers/app.js'
 import { ascliAssertion, ascliForm } from './helpers/assertions.js'
-import { serverDatabaseUrl } from './helpers/db.js'
+import { seedEmbeddedDataDir, serverDatabaseUrl } from './helpers/db.js'
 import { steadyLoad, type Sample } from './helpers/load.js'
 import { captureLevel, captureText, recordValue } from './helpers/log-capture.js'
 import { FORM } from './helpers/oauth.js'
@@ -24,6 +24,8 @@ t.test('SIGTERM under a token load', async (t) => {
   const port = await freePort()
   const server = await serverDatabaseUrl()
   if (server) t.teardown(server.drop)
+  // The embedded database's first start is server.test.ts's subject, not this one's: start on the migrated template.
+  else await seedEmbeddedDataDir(dataDir)
   const env: Record<string, string> = {
     PATH: process.env.PATH!,
     HOME: process.env.HOME ?? '/tmp',

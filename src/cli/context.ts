@@ -20,6 +20,29 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Where the program reads its environment and writes its output, and how it opens the database:
+ * the process's own (processIo) when `aoc-auth` runs, or a test's when the test runs the program
+ * inside its own process (the output kept in strings, a database the test holds open).
+ */
+export interface CliIo {
+  env: NodeJS.ProcessEnv
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  /** Opens the configured database; the handle's close is called when the command is done. */
+  openDatabase: (config: Config) => Promise<DbHandle>
+}
+
+/** The process's environment, stdout and stderr, and the configured database. */
+export function processIo (): CliIo {
+  return {
+    env: process.env,
+    stdout: (text) => { process.stdout.write(text) },
+    stderr: (text) => { process.stderr.write(text) },
+    openDatabase
+  }
+}
+
 /** What a command works with: the server's own config, database and secret box. */
 export interface CliContext {
   config: Config
@@ -33,9 +56,9 @@ export interface CliContext {
  * The audit trail's source for a command: actor `cli`, named by the operating-system user; each
  * event's log line goes to stderr (stdout stays the command's JSON).
  */
-function cliAuditSource (config: Config): (organizationId: string | null) => AuditSource {
-  const log = pino(loggerOptions(config.logLevel), pino.destination({ dest: 2, sync: true }))
-  const operator = process.env.USER ?? process.env.LOGNAME ?? null
+function cliAuditSource (config: Config, io: CliIo): (organizationId: string | null) => AuditSource {
+  const log = pino(loggerOptions(config.logLevel), { write: (line: string) => { io.stderr(line) } })
+  const operator = io.env.USER ?? io.env.LOGNAME ?? null
   return (organizationId) => ({ organizationId, actor: { type: 'cli', id: operator }, log })
 }
 
@@ -44,13 +67,13 @@ function cliAuditSource (config: Config): (organizationId: string | null) => Aud
  * single-process, so the data directory must be released before the server may open it.
  * `migrate` follows MIGRATE_ON_START unless the command says otherwise.
  */
-export async function withContext<T> (fn: (ctx: CliContext) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
-  const config = loadConfig()
-  const handle: DbHandle = await openDatabase(config)
+export async function withContext<T> (io: CliIo, fn: (ctx: CliContext) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+  const config = loadConfig(io.env)
+  const handle: DbHandle = await io.openDatabase(config)
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrateToLatest(handle.db)
     const box = new SecretBox(await resolveSecretKeys(config.secretEncryptionKeys, config.dataDir))
-    return await fn({ config, db: handle.db, box, audit: cliAuditSource(config) })
+    return await fn({ config, db: handle.db, box, audit: cliAuditSource(config, io) })
   } finally {
     await handle.close()
   }
@@ -81,6 +104,6 @@ export async function readPasswordFile (file: string): Promise<string> {
 }
 
 /** Writes a result for scripts to parse: pretty JSON on stdout, nothing else there. */
-export function printJson (value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+export function printJson (io: CliIo, value: unknown): void {
+  io.stdout(JSON.stringify(value, null, 2) + '\n')
 }

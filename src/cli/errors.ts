@@ -1,7 +1,7 @@
 import { ConfigError } from '../config.js'
 import { RestError } from '../errors.js'
 import { ReencryptIncompleteError, UnreadableSecretError } from '../services/secret-encryption.js'
-import { CliError } from './context.js'
+import { CliError, type CliIo } from './context.js'
 
 /** EX_CONFIG from sysexits.h, as server.ts exits on a bad environment. */
 export const EXIT_CONFIG = 78
@@ -22,17 +22,17 @@ const OPERATOR_ERRORS = [CliError, UnreadableSecretError, ReencryptIncompleteErr
  * stack; a stack is shown for anything else only at LOG_LEVEL debug or trace, where someone is
  * looking for a bug.
  */
-export function reportError (err: unknown): number {
+export function reportError (err: unknown, io: Pick<CliIo, 'env' | 'stderr'>): number {
   if (err instanceof ConfigError) {
-    process.stderr.write(err.message + '\n')
+    io.stderr(err.message + '\n')
     return EXIT_CONFIG
   }
   if (err instanceof RestError) {
-    process.stderr.write(`error: ${err.message}${err.param ? ` (param: ${err.param})` : ''}\n`)
+    io.stderr(`error: ${err.message}${err.param ? ` (param: ${err.param})` : ''}\n`)
     return 1
   }
-  process.stderr.write(`error: ${messageOf(err)}\n`)
-  const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '')
-  if (!OPERATOR_ERRORS.some((kind) => err instanceof kind) && verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+  io.stderr(`error: ${messageOf(err)}\n`)
+  const verbose = ['debug', 'trace'].includes(io.env.LOG_LEVEL ?? '')
+  if (!OPERATOR_ERRORS.some((kind) => err instanceof kind) && verbose && err instanceof Error && err.stack) io.stderr(err.stack + '\n')
   return 1
 }

@@ -1,10 +1,6 @@
 #!/usr/bin/env node
-// The `aoc-auth` entry point: runs the program and turns a failure into a message and an exit code.
-import { reportError } from './errors.js'
-import { buildProgram } from './program.js'
+// The `aoc-auth` entry point: runs the program on this process's environment and output, and exits
+// with its code.
+import { runProgram } from './program.js'
 
-try {
-  await buildProgram().parseAsync(process.argv)
-} catch (err) {
-  process.exitCode = reportError(err)
-}
+process.exitCode = await runProgram(process.argv.slice(2))

@@ -17,13 +17,13 @@ import { rotateSigningKey } from '../../src/keys/signing-keys.js'
 import { exportDatabase } from '../../src/services/database-export.js'
 import { buildAppForTest, call, newOrg, pem, testConfig, type TestApp } from '../helpers/app.js'
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
+import { runCliInProcess, spawnCliProcess } from '../helpers/cli.js'
 import { serverDatabaseUrl } from '../helpers/db.js'
-import { captureText, recordJsonOutput, recordValue } from '../helpers/log-capture.js'
+import { recordValue } from '../helpers/log-capture.js'
 import { basic, errorOf, oauthPoster } from '../helpers/oauth.js'
 import { authorize, browserClient, codeGrant, signedInUser } from '../helpers/signin.js'
-import { run } from '../helpers/process.js'
 
-// The embedded database takes seconds to open on a busy machine, and the command opens it again.
+// The embedded database takes seconds to open on a busy machine, and each export opens it again.
 t.setTimeout(600_000)
 
 // The source is always the embedded database and the target always a PostgreSQL server: the same
@@ -47,12 +47,14 @@ async function suite (): Promise<void> {
     return target
   }
 
-  /** `aoc-auth db export` as an operator runs it on the embedded install (no DATABASE_URL, no SECRET_ENCRYPTION_KEY). */
-  async function exportTo (url: string, batchSize = '2') {
-    const res = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'db', 'export', '--to', url, '--batch-size', batchSize], { DATA_DIR: dataDir, LOG_LEVEL: 'silent' })
-    captureText(res.stderr)
-    recordJsonOutput(res.stdout)
-    return res
+  /**
+   * `aoc-auth db export` as an operator runs it on the embedded install (no DATABASE_URL, no
+   * SECRET_ENCRYPTION_KEY): in a process of its own when `spawned`, else the same program in this one.
+   */
+  async function exportTo (url: string, { batchSize = '2', spawned = false } = {}) {
+    const args = ['db', 'export', '--to', url, '--batch-size', batchSize]
+    const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
+    return spawned ? await spawnCliProcess(args, env) : await runCliInProcess(args, env)
   }
 
   /** Every table's rows, by name. */
@@ -106,7 +108,8 @@ async function suite (): Promise<void> {
   t.test('the export copies every table and says which key the target needs, never showing it', async (t) => {
     t.equal(jwksBefore.keys.length, 2, 'two keys published after the rotation')
     t.ok(countsBefore.consents === 1 && countsBefore.refresh_tokens === 1 && countsBefore.browser_sessions === 1, 'a consent, a refresh token, a session')
-    const res = await exportTo(target.url)
+    // The real command, in a process of its own; the checks below run the same program in this one.
+    const res = await exportTo(target.url, { spawned: true })
     t.equal(res.code, 0, res.stderr)
     const out = JSON.parse(res.stdout)
     t.same(out.tables, countsBefore, 'every table, with every row (batches of 2)')
@@ -190,7 +193,7 @@ async function suite (): Promise<void> {
       ['a batch size of none', ['--to', target.url, '--batch-size', '0'], {}, /option '--batch-size <rows>' argument '0' is invalid. a whole number of rows from 1 to 100000/]
     ]
     for (const [label, args, env, message] of cases) {
-      const res = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'db', 'export', ...args], { DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env })
+      const res = await runCliInProcess(['db', 'export', ...args], { DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env })
       t.equal(res.code, 1, label)
       t.match(res.stderr, message, label)
       t.notMatch(res.stderr, STACK, label)

@@ -1,30 +1,31 @@
 // `aoc-auth keys reencrypt` (issue 11, item 5; docs/operations.md): a database written under the old
 // key (one client secret and one private key still as stored before key ids), the command run with
-// SECRET_ENCRYPTION_KEY=new,old, twice, then a server with the new key alone. On both back ends: on
-// PGlite the server is stopped while the command runs (one process opens DATA_DIR at a time).
+// SECRET_ENCRYPTION_KEY=new,old, twice, then a server with the new key alone. On both back ends; the
+// command runs in this process on the file's database (helpers/cli.ts), while no server is open
+// (test/cluster/reencrypt-live.test.ts runs it while instances serve).
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import { SecretBox } from '../../src/keys/secret-box.js'
 import { SIGNING_KEY_BOX_CONTEXT } from '../../src/keys/signing-keys.js'
 import { createClient } from '../../src/registry/clients.js'
 import { rotateSigningKey } from '../../src/services/signing-keys.js'
-import { buildAppForTest, call, newOrg, pem, systemSource, testConfig, type TestApp } from '../helpers/app.js'
+import { buildAppForTest, call, newOrg, pem, systemSource, testConfig } from '../helpers/app.js'
 import { cliSetup } from '../helpers/cli.js'
 import { keyList, NEW_KEY, OLD_KEY, storeLegacyClientSecret, storeLegacyPrivateKey, tokenWithSecret, type TokenParty } from '../helpers/key-rotation.js'
 import { captureLevel, recordValue } from '../helpers/log-capture.js'
 
-// Every CLI run opens the database afresh (PGlite takes seconds on a busy machine).
+// The file's database and its servers take seconds each on a busy machine.
 t.setTimeout(600_000)
 
-const { dataDir, dbEnv, leaveToServerPass, cli } = await cliSetup(t, 'aoc-reencrypt-')
+const { dataDir, handle, leaveToServerPass, cli } = await cliSetup(t, 'aoc-reencrypt-')
 const ROTATING = keyList(NEW_KEY, OLD_KEY)
 
 /** `aoc-auth keys reencrypt` under SECRET_ENCRYPTION_KEY=`keys`. */
 const reencrypt = async (keys: string, args: string[] = []) =>
   await cli(['keys', 'reencrypt', ...args], { LOG_LEVEL: captureLevel('info'), SECRET_ENCRYPTION_KEY: keys })
 
-/** A server on the test's database (DATA_DIR's on PGlite) under SECRET_ENCRYPTION_KEY=`keys`, closed by the caller. */
-const serverWith = async (keys: string) => await buildAppForTest({ config: testConfig({ DATA_DIR: dataDir, SECRET_ENCRYPTION_KEY: keys, ...dbEnv }) })
+/** A server on the test's database (the one the command runs on) under SECRET_ENCRYPTION_KEY=`keys`, closed by the caller. */
+const serverWith = async (keys: string) => await buildAppForTest({ config: testConfig({ DATA_DIR: dataDir, SECRET_ENCRYPTION_KEY: keys }), db: handle })
 
 const STACK = /\n\s+at /
 
@@ -33,8 +34,7 @@ const userKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const seeded = await (async () => {
   const app = await serverWith(keyList(OLD_KEY))
   try {
-    // newOrg reads the app and its config only; the database is the app's own here.
-    const org = await newOrg({ app, config: app.ctx.config } as TestApp)
+    const org = await newOrg({ app, handle, config: app.ctx.config })
     const { user } = await org.newUser({ public_key: pem(userKey.publicKey) })
     const other = await createClient(app.ctx.db, app.ctx.box, org.orgId, { name: 'second', jwt_grant_enabled: true }, null)
     recordValue('client_secret', other.secret)

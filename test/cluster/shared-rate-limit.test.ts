@@ -50,13 +50,16 @@ t.test('REDIS_URL must be a redis:// or rediss:// URL', async (t) => {
   t.equal(loadConfig({}).redisUrl, undefined, 'unset: each instance counts on its own')
 })
 
+// One database for the file: no test here counts on a table of its own (each pair has a fresh key
+// prefix, each test its own addresses, organization or Redis).
+const handle = await testDb()
+t.teardown(async () => { await handle.close() })
+
 const redisHere = await answers(REDIS_URL)
 if (!redisHere && !required) {
   t.comment(`no Redis answers at ${REDIS_URL}: the shared-limit tests are skipped (REQUIRE_REDIS=1 makes this a failure)`)
 } else {
   t.ok(redisHere, `Redis answers at ${REDIS_URL}`)
-  const handle = await testDb()
-  t.teardown(async () => { await handle.close() })
 
   /** Two instances on one database and one Redis, with a fresh key prefix (nothing counted yet). */
   const pair = async (env: Record<string, string>) => {
@@ -172,8 +175,6 @@ if (!redisHere && !required) {
 // A connection refused at start does not stop the server: it starts, fails open, and says so.
 t.test('REDIS_URL that nothing answers at start: the server starts, degraded', async (t) => {
   const port = await freePort() // nothing listens there
-  const handle = await testDb()
-  t.teardown(async () => { await handle.close() })
   const app = await buildAppForTest({ config: testConfig({ REDIS_URL: `redis://127.0.0.1:${port}` }), db: handle })
   t.teardown(async () => { await app.close() })
   const ready = await app.inject({ method: 'GET', url: '/health/ready' })

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
+import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
@@ -28,6 +29,22 @@ export async function testDb (): Promise<DbHandle> {
   const handle = await connectPglite()
   await migrateToLatest(handle.db)
   return handle
+}
+
+/**
+ * Fills `dataDir`/pgdata with the migrated template (PGLITE_TEMPLATE), so that a server started on
+ * `dataDir` in a process of its own opens an embedded database that is already migrated instead of
+ * creating and migrating one (seconds of WASM on a busy machine). For tests whose subject is not the
+ * first start (test/server.test.ts's is). Without a template (the PostgreSQL pass) it does nothing:
+ * the process creates it. Answers whether it filled it.
+ */
+export async function seedEmbeddedDataDir (dataDir: string): Promise<boolean> {
+  const template = process.env.PGLITE_TEMPLATE
+  if (!template) return false
+  const blob = new Blob([await fs.readFile(template)])
+  const instance = await PGlite.create({ dataDir: path.join(dataDir, 'pgdata'), loadDataDir: blob, extensions: PGLITE_EXTENSIONS })
+  await instance.close()
+  return true
 }
 
 /** The kind of database the suite runs on, for test names and skips. */

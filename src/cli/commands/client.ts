@@ -3,7 +3,7 @@ import { hotRows } from '../../cache/hot-rows.js'
 import { explainClientAccess } from '../../services/client-access.js'
 import { createClient } from '../../services/clients.js'
 import { checkText } from '../checks.js'
-import { printJson, readTextFile, requireOrganization, withContext } from '../context.js'
+import { printJson, readTextFile, requireOrganization, withContext, type CliIo } from '../context.js'
 
 interface ClientCreateOptions {
   org: string
@@ -22,7 +22,7 @@ interface ClientCreateOptions {
  * `client create`: an API client in an existing organization. It prints the secret because the
  * operator asked for it; stdout only, never a log. `--public` makes one without a secret.
  */
-export function registerClient (program: Command): void {
+export function registerClient (program: Command, io: CliIo): void {
   const client = program.command('client').description('manage API clients')
   client.command('create')
     .description('create an API client; prints it as JSON, with its id (the OAuth client_id) and secret (null for --public)')
@@ -39,7 +39,7 @@ export function registerClient (program: Command): void {
     .action(async (opts: ClientCreateOptions) => {
       const name = checkText(opts.name, 'name', true)!
       const publicKey = opts.publicKey ? await readTextFile(opts.publicKey, 'public key') : undefined
-      const created = await withContext(async (ctx) => {
+      const created = await withContext(io, async (ctx) => {
         const org = await requireOrganization(ctx.db, opts.org)
         return await createClient(ctx.db, ctx.box, ctx.audit(org.id), {
           name,
@@ -53,7 +53,7 @@ export function registerClient (program: Command): void {
           token_endpoint_auth_method: opts.public === true ? 'none' : 'client_secret_basic'
         }, null)
       })
-      printJson(created)
+      printJson(io, created)
     })
   client.command('explain')
     .description('explain whether a user can get a token through a client, as the token endpoint would decide (GET /api/v1/clients/{id}/access); prints JSON')
@@ -63,7 +63,7 @@ export function registerClient (program: Command): void {
     .option('--scope <scope>', 'the scope the token request would ask for (default user:all)')
     .option('--owner-access', "the token request's owner_access=true", false)
     .action(async (opts: { org: string, client: string, user: string, scope?: string, ownerAccess?: boolean }) => {
-      const explained = await withContext(async (ctx) => {
+      const explained = await withContext(io, async (ctx) => {
         const org = await requireOrganization(ctx.db, opts.org)
         return await explainClientAccess({ db: ctx.db, config: ctx.config, cache: hotRows(ctx.db) }, ctx.audit(org.id), org.name, {
           clientId: checkText(opts.client, 'client', true)!,
@@ -72,6 +72,6 @@ export function registerClient (program: Command): void {
           ownerAccess: opts.ownerAccess === true
         })
       })
-      printJson(explained)
+      printJson(io, explained)
     })
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { loadConfig, type Config } from '../../config.js'
 import { connectPglite, connectPostgres, type DbHandle } from '../../db/connect.js'
 import { checkTargetEmpty, exportDatabase, ExportRefused } from '../../services/database-export.js'
-import { CliError, printJson } from '../context.js'
+import { CliError, printJson, type CliIo } from '../context.js'
 
 const DEFAULT_BATCH = 1000
 
@@ -60,7 +60,7 @@ async function keyNote (config: Config): Promise<string> {
 }
 
 /** `db export`: moves an embedded install to PostgreSQL (README "Moving off the embedded database"). */
-export function registerDb (program: Command): void {
+export function registerDb (program: Command, io: CliIo): void {
   const db = program.command('db').description('move the database')
   db.command('export')
     .description('copy the embedded database (PGlite under DATA_DIR) into an empty PostgreSQL database, every table as it is: ' +
@@ -69,7 +69,7 @@ export function registerDb (program: Command): void {
       '(a password is better in PGPASSWORD than in a URL that ps shows)')
     .option('--batch-size <rows>', 'rows read and written per statement', batchSize, DEFAULT_BATCH)
     .action(async (opts: { to: string, batchSize: number }) => {
-      const config = loadConfig()
+      const config = loadConfig(io.env)
       if (config.databaseUrl) throw new CliError('db export reads the embedded database under DATA_DIR: unset DATABASE_URL, and name the target with --to')
       const url = targetUrl(opts.to)
       const dir = await embeddedDir(config)
@@ -80,7 +80,7 @@ export function registerDb (program: Command): void {
         await checkTargetEmpty(target.db)
         source = await connectPglite(dir)
         const result = await exportDatabase(source.db, target.db, { batchSize: opts.batchSize })
-        printJson({
+        printJson(io, {
           target: shown(url),
           tables: Object.fromEntries(result.tables.map((t) => [t.name, t.rows])),
           rows: result.tables.reduce((sum, t) => sum + t.rows, 0),
@@ -88,7 +88,7 @@ export function registerDb (program: Command): void {
           target_migrated: result.targetMigrated,
           seconds: (Date.now() - started) / 1000
         })
-        process.stderr.write(await keyNote(config) + '\n')
+        io.stderr(await keyNote(config) + '\n')
       } catch (err) {
         if (err instanceof ExportRefused) throw new CliError(err.message)
         throw err

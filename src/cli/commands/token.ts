@@ -4,7 +4,7 @@ import { ADMIN_SCOPES } from '../../oauth/policy.js'
 import { issueAccessToken, issuerFor } from '../../oauth/tokens.js'
 import { findUserByEmail } from '../../registry/users.js'
 import { findClientIdForCli } from '../../store/clients.js'
-import { CliError, requireOrganization, withContext } from '../context.js'
+import { CliError, requireOrganization, withContext, type CliIo } from '../context.js'
 
 interface TokenOptions { org: string, email: string, scope: string, client?: string }
 
@@ -13,7 +13,7 @@ interface TokenOptions { org: string, email: string, scope: string, client?: str
  * trying the API before any client is set up). It applies the same rules the API checks: an active
  * user, an existing client, admin scopes for administrators only.
  */
-export function registerToken (program: Command): void {
+export function registerToken (program: Command, io: CliIo): void {
   program.command('token')
     .description('print an access token for a user of an organization (stdout only)')
     .requiredOption('--org <name>', 'organization name')
@@ -21,7 +21,7 @@ export function registerToken (program: Command): void {
     .option('--scope <scope>', 'space-separated scopes', 'user:all')
     .option('--client <id>', 'client id the token is issued to (default: the organization\'s oldest client)')
     .action(async (opts: TokenOptions) => {
-      const token = await withContext(async ({ config, db, box }) => {
+      const token = await withContext(io, async ({ config, db, box }) => {
         const org = await requireOrganization(db, opts.org)
         const user = await findUserByEmail(db, org.id, opts.email)
         if (!user) throw new CliError(`no user ${opts.email} in organization ${opts.org}`)
@@ -44,6 +44,6 @@ export function registerToken (program: Command): void {
           grantType: 'cli'
         })).token
       })
-      process.stdout.write(token + '\n')
+      io.stdout(token + '\n')
     })
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { hashPassword } from '../../registry/passwords.js'
 import { createUser } from '../../services/users.js'
 import { checkEmail, checkText } from '../checks.js'
-import { printJson, readPasswordFile, readTextFile, requireOrganization, withContext } from '../context.js'
+import { printJson, readPasswordFile, readTextFile, requireOrganization, withContext, type CliIo } from '../context.js'
 
 interface UserCreateOptions {
   org: string
@@ -15,7 +15,7 @@ interface UserCreateOptions {
 }
 
 /** `user create`: a user in an existing organization; prints the user as the API shows it. */
-export function registerUser (program: Command): void {
+export function registerUser (program: Command, io: CliIo): void {
   const user = program.command('user').description('manage users')
   user.command('create')
     .description('create a user in an organization; prints the user as JSON')
@@ -33,7 +33,7 @@ export function registerUser (program: Command): void {
       const publicKey = opts.publicKey ? await readTextFile(opts.publicKey, 'public key') : undefined
       const password = opts.passwordFile ? await readPasswordFile(opts.passwordFile) : undefined
       const passwordHash = password ? await hashPassword(password) : null
-      const created = await withContext(async (ctx) => {
+      const created = await withContext(io, async (ctx) => {
         const org = await requireOrganization(ctx.db, opts.org)
         return await createUser(ctx.db, ctx.audit(org.id), {
           email,
@@ -43,6 +43,6 @@ export function registerUser (program: Command): void {
           public_key: publicKey
         }, passwordHash)
       })
-      printJson(created)
+      printJson(io, created)
     })
 }
