@@ -111,6 +111,7 @@ t.test('the exemptions: no route, the browser pages and redirects, the Swagger U
   t.same(kinds(checker.check(seen({ route: '/api/v1/oauth2/:org/login', status: 200, headers: JSON_TYPE, body: '{}' }))), ['undocumented_operation'], 'a browser route answering JSON is checked')
   t.same(kinds(checker.check(seen({ route: '/docs/static/*', headers: { 'content-type': 'text/css' }, body: 'a{}' }))), ['exempt'])
   t.same(kinds(checker.check(seen({ method: 'OPTIONS', route: '*', status: 204 }))), ['exempt'])
+  t.same(kinds(checker.check(seen({ route: '/test/thing', testRoute: true }))), ['exempt'], 'a route the test added')
 })
 
 t.test('route patterns become path templates', async (t) => {
@@ -148,6 +149,8 @@ async function thingsApp (t: Tap, mode: 'strict' | 'report', more: { reportFile?
 
 t.test('strict mode: inject throws the mismatch, naming method, path, status and the finding', async (t) => {
   const app = await thingsApp(t, 'strict')
+  app.get('/added-by-the-test', async () => 'anything')
+  t.equal((await app.inject({ method: 'GET', url: '/added-by-the-test' })).body, 'anything', 'a route added after the hook is the test\'s own: exempt')
   t.equal((await app.inject({ method: 'GET', url: '/things' })).statusCode, 200)
   t.equal((await app.inject({ method: 'GET', url: '/things/a' })).statusCode, 200)
   await t.rejects(app.inject({ method: 'GET', url: '/things/wrong' }), { name: 'ResponseMismatchError', message: /^GET \/things\/wrong \(\/things\/\{id\}\) answered 200, off openapi\.yaml: body: \/name must be string/ })

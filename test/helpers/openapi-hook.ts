@@ -59,7 +59,7 @@ export interface WatchOptions {
   fail?: (message: string) => void
 }
 
-function checkReply (request: FastifyRequest, reply: FastifyReply, payload: unknown, opts: Required<WatchOptions>): void {
+function checkReply (request: FastifyRequest, reply: FastifyReply, payload: unknown, opts: Required<WatchOptions> & { testRoutes: Set<string> }): void {
   const started = process.hrtime.bigint()
   const where = request.url.split('?')[0]!
   const status = reply.statusCode
@@ -77,7 +77,8 @@ function checkReply (request: FastifyRequest, reply: FastifyReply, payload: unkn
     status,
     headers,
     body,
-    notFound: request.is404
+    notFound: request.is404,
+    testRoute: opts.testRoutes.has(`${request.method} ${request.routeOptions.url}`)
   })
   stats.responses++
   stats.ns += process.hrtime.bigint() - started
@@ -108,8 +109,13 @@ export function watchResponses (app: FastifyInstance, options: WatchOptions = {}
     mode,
     checker: options.checker ?? documentChecker(),
     reportFile: options.reportFile ?? MISMATCH_FILE,
-    fail: options.fail ?? ((message: string) => { t.fail(message) })
+    fail: options.fail ?? ((message: string) => { t.fail(message) }),
+    // Routes that come after this point are the test's own: the product's were all added by buildApp.
+    testRoutes: new Set<string>()
   }
+  app.addHook('onRoute', (route) => {
+    for (const m of [route.method].flat()) opts.testRoutes.add(`${m} ${route.url}`)
+  })
   stats.loadNs += process.hrtime.bigint() - loading
   app.addHook('onSend', async (request, reply, payload) => {
     try {
