@@ -1,4 +1,4 @@
-// Checks one HTTP response against the committed OpenAPI document (issue 13, item 2): its status is
+// Checks one HTTP response against the committed OpenAPI document: its status is
 // one the operation documents (or its `default`), each header the response declares is there and
 // of its schema, and the body is of the schema for its status and media type. The document is
 // OpenAPI 3.1.0, whose schemas are JSON Schema 2020-12 (OpenAPI 3.1.0 §4.8.24), so ajv's 2020
@@ -71,11 +71,11 @@ const BROWSER_PAGES = /\/api\/v1\/oauth2\/:org\/(login|logout|authorize)$/
  */
 export const EXEMPTIONS: readonly Exemption[] = [
   {
-    reason: 'no route matched: unknown paths and methods get the one error model (README "API overview": 404, or 405 with Allow under the OAuth base), which is no operation of the document',
+    reason: 'no route matched: an unknown path or method gets the one error model (404; under the OAuth base 404, or 405 with Allow, RFC 9110 §15.5.6), which is no operation of the document',
     applies: (r) => r.route === undefined || r.notFound === true
   },
   {
-    reason: 'a route the test added to the app itself, to provoke an error (test/plugins/errors.test.ts): not the product\'s',
+    reason: 'a route the test added to the app itself (to provoke an error through it): not the product\'s',
     applies: (r) => r.testRoute === true
   },
   {
@@ -87,7 +87,7 @@ export const EXEMPTIONS: readonly Exemption[] = [
     applies: (r) => r.route === '/openapi.json' || r.route === '/docs' || r.route?.startsWith('/docs/') === true
   },
   {
-    reason: 'CORS preflights (Fetch standard, "CORS protocol"): @fastify/cors answers OPTIONS on any path; no operation of the API',
+    reason: 'CORS preflights (docs/aoc-compatibility.md §7): @fastify/cors answers OPTIONS on any path; no operation of the API',
     applies: (r) => r.method === 'OPTIONS' && r.route === '*'
   },
   {
