@@ -70,7 +70,8 @@ const DATABASE_FREE = [
   'test/registry/password-rules.test.ts',
   'test/cache/hot-rows.test.ts',
   'test/log-scan.test.ts',
-  'test/examples/typescript-client.test.ts'
+  'test/examples/typescript-client.test.ts',
+  'test/openapi-response-check.test.ts'
 ]
 
 for (const f of DATABASE_FREE) {
@@ -85,6 +86,10 @@ fs.mkdirSync(captureDir, { recursive: true })
 for (const f of fs.readdirSync(captureDir)) {
   if (f.endsWith('.log') || f.endsWith('.values')) fs.rmSync(path.join(captureDir, f))
 }
+
+// The OpenAPI response check's report mode (test/helpers/openapi-hook.ts) appends here: a fresh file each run.
+const mismatchFile = path.join(root, '.tap', 'openapi-mismatches.jsonl')
+fs.rmSync(mismatchFile, { force: true })
 
 const tap = path.join(root, 'node_modules', '.bin', 'tap')
 const totals = { pass: 0, fail: 0, skip: 0 }
@@ -138,6 +143,11 @@ const scan = await run(tsx, [path.join(root, 'scripts', 'log-scan.ts'), captureD
 if (scan.code === 0) totals.pass++
 else if (scan.code === 2) totals.skip++
 else { failedRuns++; totals.fail++ }
+
+if (fs.existsSync(mismatchFile)) {
+  const n = fs.readFileSync(mismatchFile, 'utf8').split('\n').filter(Boolean).length
+  process.stdout.write(`\nOpenAPI response check (report mode): ${n} responses off openapi.yaml, in ${path.relative(root, mismatchFile)}; \`npx tsx scripts/openapi-mismatches.ts\` groups them\n`)
+}
 
 process.stdout.write(`\n${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}\n`)
 process.exit(failedRuns > 0 || totals.fail > 0 ? 1 : 0)

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { METADATA_ROUTE, OAUTH_ORG_ROUTE } from '../paths.js'
 import { NotFoundError } from '../errors.js'
@@ -226,7 +226,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!form.token) throw new InvalidRequest('missing \'token\': send the access or refresh token to revoke')
     const done = await revoke(ctx, org, client, form.token)
     request.log.info({ revoked: done }, 'revocation request')
-    return reply.status(200).header('Cache-Control', 'no-store').send(null)
+    // RFC 7009 §2.2: a 200 whose content the client ignores; none is sent, as the document says (not JSON
+    // `null`, which the route's Null schema would serialize `send(null)` to). The typed reply wants a payload.
+    return (reply as FastifyReply).status(200).header('Cache-Control', 'no-store').send()
   })
 
   app.get(METADATA_ROUTE, {

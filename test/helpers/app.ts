@@ -13,6 +13,7 @@ import { setUpOrganization } from '../../src/services/org-setup.js'
 import { createUser, type PublicUser, type UserFields } from '../../src/registry/users.js'
 import { testDb } from './db.js'
 import { captureLogger, captureText, recordPrivateKey, recordValue, watchCredentials } from './log-capture.js'
+import { watchResponses } from './openapi-hook.js'
 import type { AuditSource } from '../../src/registry/audit-events.js'
 
 /** A test key: 32 fixed bytes, so nothing here depends on DATA_DIR. */
@@ -43,12 +44,14 @@ export interface TestApp {
 
 /**
  * buildApp for a test: when the log capture is on (log-capture.ts), an app given no logger logs into
- * the capture, and the credentials that pass through it are recorded for the log scan.
+ * the capture, and the credentials that pass through it are recorded for the log scan. Every
+ * response it sends is checked against openapi.yaml (openapi-hook.ts).
  */
 export async function buildAppForTest (opts: BuildOptions): Promise<FastifyInstance> {
   const logger = opts.logger ?? captureLogger()
   const app = await buildApp({ ...opts, ...(logger !== undefined ? { logger } : {}) })
   watchCredentials(app)
+  watchResponses(app)
   return app
 }
 

@@ -141,6 +141,8 @@ t.test('introspection and revocation', async (t) => {
   t.same(foreign.json(), { active: false }, 'another client\'s token is inactive to it')
   const rev = await post('revoke', `token=${issued}&token_type_hint=access_token`, basic(org.clientId, org.clientSecret))
   t.equal(rev.statusCode, 200)
+  t.equal(rev.body, '', 'no content (RFC 7009 §2.2), as openapi.yaml says')
+  t.notOk(rev.headers['content-type'])
   const after = await post('introspect', `token=${issued}`, basic(org.clientId, org.clientSecret))
   t.same(after.json(), { active: false })
   t.equal((await call(app, issued, 'GET', '/api/v1/self')).statusCode, 401, 'the REST API refuses a revoked token')
