@@ -97,6 +97,27 @@ export function hoistSharedResponses (doc: Json): Json {
   return doc
 }
 
+/**
+ * Says of every response header whether it is always sent (`required: true`) or only sometimes
+ * (`required: false`): a route declares the latter with `'x-sometimes': true` in the header's schema
+ * (fastify's own schema has no place for it), which is moved here to the header object, where
+ * OpenAPI keeps it.
+ */
+export function markHeaderPresence (doc: Json): Json {
+  const responses: Json[] = [...Object.values((doc.components?.responses ?? {}) as Json)]
+  for (const item of Object.values(doc.paths ?? {}) as Json[]) {
+    for (const op of Object.values(item) as Json[]) responses.push(...Object.values((op?.responses ?? {}) as Json))
+  }
+  for (const response of responses) {
+    for (const header of Object.values((response.headers ?? {}) as Json)) {
+      const sometimes = header.schema?.['x-sometimes'] === true
+      if (header.schema) delete header.schema['x-sometimes']
+      header.required = !sometimes
+    }
+  }
+  return doc
+}
+
 export async function registerSwagger (app: FastifyInstance, _config: Config): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -109,7 +130,7 @@ export async function registerSwagger (app: FastifyInstance, _config: Config): P
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     transform: documentRoute as never,
-    transformObject: (documentObject) => hoistSharedResponses((documentObject as { openapiObject: Json }).openapiObject) as never
+    transformObject: (documentObject) => markHeaderPresence(hoistSharedResponses((documentObject as { openapiObject: Json }).openapiObject)) as never
   })
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -114,7 +114,7 @@ export const OAuthInvalidClient = oauthError(
   '`invalid_client`: unknown organization or client, a wrong secret, no client identification, a secret missing where this ' +
     'endpoint needs one, or a secret sent for a public client. `WWW-Authenticate: Basic` when the client tried HTTP Basic (RFC 6749 §5.2).',
   { error: 'invalid_client', error_description: 'invalid client id or secret' },
-  { name: 'OAuthInvalidClient', headers: { 'WWW-Authenticate': { type: 'string', description: 'When the client tried HTTP Basic: `Basic realm="oauth", charset="UTF-8"`.' } } })
+  { name: 'OAuthInvalidClient', headers: { 'WWW-Authenticate': { type: 'string', 'x-sometimes': true, description: 'When the client tried HTTP Basic: `Basic realm="oauth", charset="UTF-8"`.' } } })
 
 /** 413 of the OAuth endpoints: their forms are limited to 16 KiB. */
 export const OAuthPayloadTooLarge = oauthError(
