@@ -55,6 +55,9 @@ export function notFound (what: string): TSchema {
   return restError(`No ${what} with this id in the caller's organization.`, { code: 'not_found', message: `${what} not found` })
 }
 
+/** 404 of the routes under an organization's OAuth base that read no token: no organization has the name in the path. */
+export const OrganizationNotFound = restError('No organization has this name.', { code: 'not_found', message: 'organization not found' }, { name: 'OrganizationNotFound' })
+
 /** 409 with the route's reasons. */
 export function conflict (description: string, message: string, param?: string): TSchema {
   return restError(description, { code: 'conflict', message, ...(param && { param }) })

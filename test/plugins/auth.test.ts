@@ -87,6 +87,14 @@ t.test('JWKS at the org OAuth base and at the well-known path hold the signing k
   }
 })
 
+t.test('the JWKS at an OAuth base of no organization is a 404, as its metadata', async (t) => {
+  for (const url of ['/api/v1/oauth2/nosuchorg0000/jwks', '/.well-known/oauth-authorization-server/api/v1/oauth2/nosuchorg0000']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 404, url)
+    t.match(res.json(), { code: 'not_found', message: 'organization not found', request_id: String }, url)
+  }
+})
+
 t.test('health: live and ready', async (t) => {
   t.same((await app.inject({ url: '/health/live' })).json(), { status: 'ok' })
   const ready = await app.inject({ url: '/health/ready' })
