@@ -87,8 +87,13 @@ function unstorableTextToRest (err: unknown, request: FastifyRequest): RestError
 /** One line a second at most while the database is away, whatever the request rate (docs/operations.md). */
 export const databaseOutageLog = new ThrottledWarning()
 
-/** A request that failed because the database is not there gets a 503, not a 500 with a stack in the log. */
-function databaseUnavailableToRest (err: unknown, request: FastifyRequest): RestError | undefined {
+/**
+ * A request that cannot be served now gets a 503, not a 500 with a stack in the log: the overload
+ * guard's refusal, a database that is not there, or a statement past its timeout. Shared with the
+ * browser pages' own error handler (routes/browser.ts), which answers the same 503 as a page.
+ */
+export function unavailableError (err: unknown, request: FastifyRequest): UnavailableError | undefined {
+  if (err instanceof UnavailableError) return err
   if (isStatementTimeout(err)) {
     // An admin list past ADMIN_STATEMENT_TIMEOUT_MS: the database is busy (or the search too wide),
     // and a retry may well succeed. Logged without the statement or its parameters (a search term).
@@ -109,7 +114,7 @@ function databaseUnavailableToRest (err: unknown, request: FastifyRequest): Rest
  */
 function answerError (raw: unknown, request: FastifyRequest, reply: FastifyReply, oauthResponder?: OAuthResponder): FastifyReply {
   // As a 4xx, so that the OAuth responder answers invalid_request rather than server_error.
-  const err = (unstorableTextToRest(raw, request) ?? databaseUnavailableToRest(raw, request) ?? raw) as FastifyError
+  const err = (unstorableTextToRest(raw, request) ?? unavailableError(raw, request) ?? raw) as FastifyError
   const claimed = oauthResponder?.(err, request, reply)
   if (claimed) return claimed
   if (err instanceof RestError) return sendRestError(reply, request, err)
