@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { isDatabaseUnavailable, isStatementTimeout, isUnstorableText } from '../db/errors.js'
-import { RestError, UnavailableError } from '../errors.js'
+import { RestError, UnauthorizedError, UnavailableError } from '../errors.js'
 import { ThrottledWarning } from '../logger.js'
 import { unavailable } from '../metrics.js'
 import { RouteMethods } from './route-methods.js'
@@ -66,6 +66,7 @@ function frameworkToRest (err: FastifyError, request: FastifyRequest): RestError
 /** Sends a REST error body; never a stack, never the framework's default shape. */
 export function sendRestError (reply: FastifyReply, request: FastifyRequest, err: RestError): FastifyReply {
   if (err instanceof UnavailableError) reply.header('Retry-After', String(err.retryAfterSeconds))
+  if (err instanceof UnauthorizedError) reply.header('WWW-Authenticate', err.challenge)
   return reply.status(err.statusCode).type('application/json; charset=utf-8').send({
     code: err.code,
     message: err.message,
