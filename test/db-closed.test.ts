@@ -4,22 +4,27 @@
 // a real PostgreSQL under load; this is the cheap case, on either back end.
 import fs from 'node:fs/promises'
 import t, { type Test } from 'tap'
+import { connectPostgres } from '../src/db/connect.js'
+import { migrateToLatest } from '../src/db/migrate.js'
 import { buildAppForTest, memoryLogger, newOrg, testConfig } from './helpers/app.js'
-import { testDb } from './helpers/db.js'
+import { serverDatabaseUrl, testDb } from './helpers/db.js'
 
-const handle = await testDb()
+// On a server, a database of this file's own, behind a pool that only this file closes.
+const server = await serverDatabaseUrl()
+const handle = server ? connectPostgres(server.url, 5) : await testDb()
+if (server) await migrateToLatest(handle.db)
 const config = testConfig()
 const { logger, lines } = memoryLogger('info')
 const app = await buildAppForTest({ config, db: handle, logger })
 t.teardown(async () => {
   await app.close()
+  await server?.drop()
   await fs.rm(config.dataDir, { recursive: true, force: true })
 })
 const org = await newOrg({ app, handle, config })
 const login = `/api/v1/oauth2/${org.orgName}/login`
 t.equal((await app.inject({ url: login })).statusCode, 200, 'the sign-in page answers while the database is open')
 
-// On a server, close also drops this file's database: nothing is left behind.
 await handle.close()
 app.ctx.cache.clear()
 
