@@ -35,8 +35,26 @@ export class MissingParameterError extends RestError {
   constructor (param: string, message = `${param} is required`) { super(422, 'parameter_missing', message, param) }
 }
 
+/** The realm of the REST API's Bearer challenge (RFC 6750 §3). */
+export const BEARER_REALM = 'api'
+
+/**
+ * 401: no usable Bearer token. `tokenSent` says a token came and was refused (invalid, expired,
+ * revoked), which the challenge names as `invalid_token` (RFC 6750 §3.1); without one, the
+ * challenge carries no error code (RFC 6750 §3).
+ */
 export class UnauthorizedError extends RestError {
-  constructor (message = 'a valid Bearer access token is required: send Authorization: Bearer <token>, from POST /api/v1/oauth2/<org>/token') { super(401, 'unauthorized', message) }
+  constructor (
+    message = 'a valid Bearer access token is required: send Authorization: Bearer <token>, from POST /api/v1/oauth2/<org>/token',
+    readonly tokenSent = false
+  ) { super(401, 'unauthorized', message) }
+
+  /** The `WWW-Authenticate` value every 401 of the REST API carries (RFC 6750 §3). */
+  get challenge (): string {
+    if (!this.tokenSent) return `Bearer realm="${BEARER_REALM}"`
+    // error_description is a quoted-string without `"` or `\` (RFC 6750 §3).
+    return `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${this.message.replace(/["\\]/g, "'")}"`
+  }
 }
 
 export class ForbiddenError extends RestError {

@@ -145,6 +145,14 @@ export function errorPage (status: number, title: string, message: string): Page
   return { status, html: layout(title, body), csp: pageCsp() }
 }
 
+/**
+ * 503: the database does not answer or the process is overloaded. Sent with `Retry-After`
+ * (RFC 9110 §10.2.3); nothing was changed, so reloading the page is safe (docs/operations.md).
+ */
+export function unavailablePage (): Page {
+  return errorPage(503, 'Briefly unavailable', 'The service is briefly unavailable. Wait a few seconds, then reload the page.')
+}
+
 /** The page for an org name that names no org. */
 export function unknownOrgPage (name: string): Page {
   return errorPage(404, 'Unknown organization', `There is no organization named ${name.slice(0, 63)}.`)

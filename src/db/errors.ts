@@ -29,13 +29,16 @@ export function isStatementTimeout (err: unknown): boolean {
 
 // Socket errors of a server that is down, restarting or unreachable.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
-// pg's own messages for a connection that ended, or a pool that found none in time.
-const DRIVER_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/
+// pg's own messages for a connection that ended, or a pool that found none in time; PGlite's for an
+// embedded database closed or closing, and kysely's for a handle whose pool or PGlite was closed
+// (DbHandle.close): the process is stopping, and another instance may answer the retry.
+const DRIVER_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|PGlite is clos(ed|ing)$|driver has already been destroyed$)/
 
 /**
  * The database is not there, rather than the statement being wrong: a refused or broken
  * connection, SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting down,
- * crashed or starting up) or 53300 (too many connections). Such a request may succeed when retried.
+ * crashed or starting up), 53300 (too many connections), or a database handle that is closed. Such
+ * a request may succeed when retried.
  */
 export function isDatabaseUnavailable (err: unknown): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {

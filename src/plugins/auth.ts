@@ -21,21 +21,24 @@ const UNDELEGATED_GRANTS: ReadonlySet<string> = new Set(['urn:ietf:params:oauth:
 export async function authenticate (ctx: AppContext, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization
   const match = header ? /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header) : null
-  if (!match?.[1]) throw new UnauthorizedError()
+  if (!match?.[1]) {
+    // A Bearer credential that is not a token's syntax was still a token sent, and refused.
+    throw new UnauthorizedError(undefined, header !== undefined && /^Bearer\s+\S/i.test(header))
+  }
   let claims
   try {
     claims = await verifyAccessToken(ctx.keys, match[1], ctx.config.accessTokenAudience)
   } catch (err) {
     if (err instanceof TokenInvalidError) {
       request.log.info({ reason: err.reason }, 'access token refused')
-      throw new UnauthorizedError(TOKEN_REFUSED)
+      throw new UnauthorizedError(TOKEN_REFUSED, true)
     }
     throw err
   }
   const row = await ctx.tokenFacts.holder({ orgId: claims.organization_id, userId: claims.user_id, clientId: claims.client_id, jti: claims.jti })
   const refuse = (reason: string): never => {
     request.log.info({ reason, jti: claims.jti }, 'access token refused')
-    throw new UnauthorizedError(TOKEN_REFUSED)
+    throw new UnauthorizedError(TOKEN_REFUSED, true)
   }
   if (!row || row.org_name === null) return refuse('user or organization gone')
   if (claims.iss !== issuerFor(ctx.config.publicUrl, row.org_name)) return refuse('issuer mismatch')

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { isDatabaseUnavailable, isStatementTimeout, isUnstorableText } from '../db/errors.js'
-import { RestError, UnavailableError } from '../errors.js'
+import { RestError, UnauthorizedError, UnavailableError } from '../errors.js'
 import { ThrottledWarning } from '../logger.js'
 import { unavailable } from '../metrics.js'
 import { RouteMethods } from './route-methods.js'
@@ -66,6 +66,7 @@ function frameworkToRest (err: FastifyError, request: FastifyRequest): RestError
 /** Sends a REST error body; never a stack, never the framework's default shape. */
 export function sendRestError (reply: FastifyReply, request: FastifyRequest, err: RestError): FastifyReply {
   if (err instanceof UnavailableError) reply.header('Retry-After', String(err.retryAfterSeconds))
+  if (err instanceof UnauthorizedError) reply.header('WWW-Authenticate', err.challenge)
   return reply.status(err.statusCode).type('application/json; charset=utf-8').send({
     code: err.code,
     message: err.message,
@@ -87,8 +88,13 @@ function unstorableTextToRest (err: unknown, request: FastifyRequest): RestError
 /** One line a second at most while the database is away, whatever the request rate (docs/operations.md). */
 export const databaseOutageLog = new ThrottledWarning()
 
-/** A request that failed because the database is not there gets a 503, not a 500 with a stack in the log. */
-function databaseUnavailableToRest (err: unknown, request: FastifyRequest): RestError | undefined {
+/**
+ * A request that cannot be served now gets a 503, not a 500 with a stack in the log: the overload
+ * guard's refusal, a database that is not there, or a statement past its timeout. Shared with the
+ * browser pages' own error handler (routes/browser.ts), which answers the same 503 as a page.
+ */
+export function unavailableError (err: unknown, request: FastifyRequest): UnavailableError | undefined {
+  if (err instanceof UnavailableError) return err
   if (isStatementTimeout(err)) {
     // An admin list past ADMIN_STATEMENT_TIMEOUT_MS: the database is busy (or the search too wide),
     // and a retry may well succeed. Logged without the statement or its parameters (a search term).
@@ -109,7 +115,7 @@ function databaseUnavailableToRest (err: unknown, request: FastifyRequest): Rest
  */
 function answerError (raw: unknown, request: FastifyRequest, reply: FastifyReply, oauthResponder?: OAuthResponder): FastifyReply {
   // As a 4xx, so that the OAuth responder answers invalid_request rather than server_error.
-  const err = (unstorableTextToRest(raw, request) ?? databaseUnavailableToRest(raw, request) ?? raw) as FastifyError
+  const err = (unstorableTextToRest(raw, request) ?? unavailableError(raw, request) ?? raw) as FastifyError
   const claimed = oauthResponder?.(err, request, reply)
   if (claimed) return claimed
   if (err instanceof RestError) return sendRestError(reply, request, err)

@@ -15,7 +15,7 @@ import { consentCovers } from '../registry/consents.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 import { giveConsent } from '../services/consents.js'
 import { requestAuditSource } from '../registry/audit-events.js'
-import { FormExpired, FormTooLarge, OPTIONAL_SESSION, OrgParams, PageFault, PageForm, UnknownOrganization, acceptAll, page, redirect } from './browser-schemas.js'
+import { FormExpired, FormTooLarge, OPTIONAL_SESSION, OrgParams, PageForm, PageUnavailable, UnknownOrganization, acceptAll, page, redirect } from './browser-schemas.js'
 
 const AuthorizeQuery = Type.Object({
   response_type: Type.String({ description: '`code`' }),
@@ -155,7 +155,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         303: ToRedirectUri,
         400: RequestRefused,
         404: UnknownOrganization,
-        500: PageFault
+        503: PageUnavailable
       }
     }
   }, async (request, reply) => {
@@ -186,7 +186,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         403: FormExpired,
         404: UnknownOrganization,
         413: FormTooLarge,
-        500: PageFault
+        503: PageUnavailable
       }
     }
   }, async (request, reply) => {

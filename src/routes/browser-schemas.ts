@@ -1,4 +1,5 @@
 import { Type, type TProperties, type TSchema } from '@sinclair/typebox'
+import { RETRY_AFTER_SECONDS } from '../errors.js'
 import { retryAfterHeader } from './responses.js'
 
 export { OrgParams } from './schemas.js'
@@ -54,12 +55,12 @@ export const FormTooLarge = page('The form is larger than BODY_LIMIT.', 'Invalid
   '<h1>Invalid request</h1>\n<p role="alert">The request could not be read.</p>', { name: 'PageTooLarge' })
 
 /**
- * 500: the pages have their own error handler (routes/browser.ts), which answers every fault that is
- * not the caller's with this page: a database that does not answer and an overloaded process included.
+ * 503: the pages' own error handler (routes/browser.ts) answers a database that does not answer and
+ * an overloaded process with this page and `Retry-After`, as the REST and OAuth answers do.
  */
-export const PageFault = page('The database does not answer, the server is overloaded, or another fault: an error page quoting the request id, without `Retry-After`.',
-  'Something went wrong', '<h1>Something went wrong</h1>\n<p role="alert">Try again later. If it persists, quote this id: 0b7d5c1e-3f4a-4c2b-9e61-8d2f0a6b7c13</p>',
-  { name: 'PageFault' })
+export const PageUnavailable = page('The database does not answer or the server is overloaded (OVERLOAD_*): nothing was changed; reload after `Retry-After` seconds (docs/operations.md).',
+  'Briefly unavailable', '<h1>Briefly unavailable</h1>\n<p role="alert">The service is briefly unavailable. Wait a few seconds, then reload the page.</p>',
+  { name: 'PageUnavailable', headers: retryAfterHeader(`Seconds to wait before reloading: ${RETRY_AFTER_SECONDS}.`) })
 
 /** The sign-in page's 429, with Retry-After (browser/login-throttle.ts). */
 export const SignInThrottled = page('Too many failed sign-ins for this account or from this address within LOGIN_FAILURE_WINDOW: the sign-in page again, with the wait.',

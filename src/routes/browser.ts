@@ -4,7 +4,8 @@ import helmet from '@fastify/helmet'
 import type { FastifyError, FastifyPluginAsync } from 'fastify'
 import { OAUTH_BASE } from '../paths.js'
 import { publicPath, sendPage } from '../browser/page-reply.js'
-import { errorPage } from '../browser/pages.js'
+import { errorPage, unavailablePage } from '../browser/pages.js'
+import { unavailableError } from '../plugins/errors.js'
 import authorizeRoutes from './authorize.js'
 import loginRoutes from './login.js'
 
@@ -29,6 +30,13 @@ const browser: FastifyPluginAsync = async (app) => {
     if (err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET') {
       request.log.info({ reason: err.code }, 'form refused: CSRF')
       return sendPage(reply, errorPage(403, 'This form has expired', 'The form was not sent from this site, or it is too old. Go back, reload the page and try again.'))
+    }
+    // The same 503 as the REST and OAuth answers (plugins/errors.ts), as a page: the database is
+    // away or the overload guard refused the request.
+    const unavailable = unavailableError(err, request)
+    if (unavailable) {
+      reply.header('Retry-After', String(unavailable.retryAfterSeconds))
+      return sendPage(reply, unavailablePage())
     }
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return sendPage(reply, errorPage(err.statusCode === 413 ? 413 : 400, 'Invalid request', 'The request could not be read.'))

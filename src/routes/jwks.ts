@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { OAUTH_ORG_ROUTE } from '../paths.js'
-import { InvalidParameter, ServiceUnavailable } from './responses.js'
+import { NotFoundError } from '../errors.js'
+import { InvalidParameter, OrganizationNotFound, ServiceUnavailable } from './responses.js'
 import { answerRef, OrgParams } from './schemas.js'
 
 const Jwks = Type.Object({ keys: Type.Array(Type.Object({ kid: Type.String(), kty: Type.String() }, { additionalProperties: true })) }, { $id: 'JWKS', title: 'JWKS' })
@@ -47,12 +48,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['oauth'],
       summary: 'Public signing keys (JWKS) at the organization\'s OAuth base',
       operationId: 'getOrganizationJwks',
-      description: 'The same document as `/.well-known/jwks.json`, at the `jwks_uri` of the organization\'s metadata; the organization name is not looked up.',
+      description: 'The same document as `/.well-known/jwks.json`, at the `jwks_uri` of the organization\'s metadata (RFC 8414 §2). ' +
+        'An organization that does not exist has no `jwks_uri`: 404, as its metadata answers.',
       security: [],
       params: OrgParams,
-      response: { ...jwksResponses, 422: InvalidParameter }
+      response: {
+        ...jwksResponses,
+        404: OrganizationNotFound,
+        422: InvalidParameter
+      }
     }
-  }, handler)
+  }, async (request, reply) => {
+    if (!await app.ctx.cache.org(request.params.org)) throw new NotFoundError('organization')
+    return await handler(request, reply)
+  })
 }
 
 export default routes

@@ -11,7 +11,7 @@ import { findOrganizationByName } from '../registry/organizations.js'
 import { hashPassword, verifyPassword } from '../registry/passwords.js'
 import { findSignInUser } from '../store/users.js'
 import { countAuditEventInMinute, requestAuditSource } from '../registry/audit-events.js'
-import { FormExpired, FormTooLarge, OPTIONAL_SESSION, OrgParams, PageFault, PageForm, SignInThrottled, UnknownOrganization, UnreadableForm, acceptAll, page, redirect } from './browser-schemas.js'
+import { FormExpired, FormTooLarge, OPTIONAL_SESSION, OrgParams, PageForm, PageUnavailable, SignInThrottled, UnknownOrganization, UnreadableForm, acceptAll, page, redirect } from './browser-schemas.js'
 
 const loginPageExample = (error: string) => '<h1>Sign in to acme</h1>\n' + error +
   '<form method="post" action="/api/v1/oauth2/acme/login">\n<label for="email">E-mail</label>\n<input type="email" id="email" name="email" required>\n' +
@@ -68,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         200: page('The sign-in form; or, for a signed-in browser with nothing to resume, who is signed in and a sign-out button.', 'Sign in to acme', loginPageExample('')),
         302: redirect('A signed-in browser with `return_to`: back to the authorization request.'),
         404: UnknownOrganization,
-        500: PageFault
+        503: PageUnavailable
       }
     }
   }, async (request, reply) => {
@@ -111,7 +111,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         404: UnknownOrganization,
         413: FormTooLarge,
         429: SignInThrottled,
-        500: PageFault
+        503: PageUnavailable
       }
     }
   }, async (request, reply) => {
@@ -172,7 +172,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         403: FormExpired,
         404: UnknownOrganization,
         413: FormTooLarge,
-        500: PageFault
+        503: PageUnavailable
       }
     }
   }, async (request, reply) => {

@@ -16,7 +16,7 @@ import { registerClientCors } from '../plugins/client-cors.js'
 import { isOAuthPath } from '../plugins/oauth-errors.js'
 import { rateLimitStoreLog, tokenRateLimit } from '../plugins/token-rate-limit.js'
 import { EXAMPLE } from './examples.js'
-import { OAuthErrorBody, oauthEndpointErrors, oauthError, OAuthInvalidRequest, ServiceUnavailable, InvalidParameter, restError } from './responses.js'
+import { OAuthErrorBody, oauthEndpointErrors, oauthError, OAuthInvalidRequest, ServiceUnavailable, InvalidParameter, OrganizationNotFound } from './responses.js'
 import { answer, answerRef, OrgParams } from './schemas.js'
 import { findOrganizationByName } from '../registry/organizations.js'
 
@@ -242,7 +242,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         200: answer(Type.Object({ issuer: Type.String() }, { additionalProperties: true }), 'The metadata (RFC 8414 §3.2).',
           authorizationServerMetadata({ publicUrl: 'https://auth.example.com' } as Config, EXAMPLE.org)),
-        404: restError('No organization has this name.', { code: 'not_found', message: 'organization not found' }),
+        404: OrganizationNotFound,
         422: InvalidParameter,
         503: ServiceUnavailable
       }

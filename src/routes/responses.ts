@@ -3,7 +3,7 @@
 // schema marked with `x-response`). What each one means is what plugins/errors.ts,
 // plugins/oauth-errors.ts, plugins/auth.ts and plugins/validation.ts answer.
 import { Type, type TSchema } from '@sinclair/typebox'
-import { RETRY_AFTER_SECONDS } from '../errors.js'
+import { BEARER_REALM, RETRY_AFTER_SECONDS } from '../errors.js'
 import { ADMIN_SCOPES } from '../oauth/policy.js'
 import { RestErrorBody } from './schemas.js'
 
@@ -31,7 +31,17 @@ const adminScopes = [...ADMIN_SCOPES].map((s) => '`' + s + '`').join(', ')
 export const Unauthorized = restError(
   'No usable Bearer access token: it is missing, malformed, expired or revoked, its signature or audience is wrong, or its user, client or organization is gone or deactivated since it was issued.',
   { code: 'unauthorized', message: 'a valid Bearer access token is required' },
-  { name: 'Unauthorized' })
+  {
+    name: 'Unauthorized',
+    headers: {
+      'WWW-Authenticate': {
+        type: 'string',
+        description: `The Bearer challenge (RFC 6750 §3): \`Bearer realm="${BEARER_REALM}"\` when no token was sent; with ` +
+          '`error="invalid_token"` and an `error_description` when the token sent was refused.',
+        example: `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="the access token is invalid or expired"`
+      }
+    }
+  })
 
 /** 403 of the routes for organization administrators (requireAdmin). */
 export const AdminRequired = restError(
@@ -54,6 +64,9 @@ export function forbidden (description: string, message: string): TSchema {
 export function notFound (what: string): TSchema {
   return restError(`No ${what} with this id in the caller's organization.`, { code: 'not_found', message: `${what} not found` })
 }
+
+/** 404 of the routes under an organization's OAuth base that read no token: no organization has the name in the path. */
+export const OrganizationNotFound = restError('No organization has this name.', { code: 'not_found', message: 'organization not found' }, { name: 'OrganizationNotFound' })
 
 /** 409 with the route's reasons. */
 export function conflict (description: string, message: string, param?: string): TSchema {

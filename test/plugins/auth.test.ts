@@ -75,6 +75,35 @@ t.test('an expired token is refused', async (t) => {
   t.equal((await call(app, token, 'GET', '/api/v1/self')).statusCode, 401)
 })
 
+t.test('every 401 carries a Bearer challenge, naming invalid_token when a token was sent (RFC 6750 §3)', async (t) => {
+  const none = await call(app, undefined, 'GET', '/api/v1/self')
+  t.equal(none.statusCode, 401)
+  t.equal(none.headers['www-authenticate'], 'Bearer realm="api"', 'no token: the challenge alone, without an error code')
+  const basic = await app.inject({ method: 'GET', url: '/api/v1/self', headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+  t.equal(basic.headers['www-authenticate'], 'Bearer realm="api"', 'another scheme is no Bearer token: no error code either')
+
+  const invalidToken = /^Bearer realm="api", error="invalid_token", error_description="[\x20\x21\x23-\x5B\x5D-\x7E]+"$/
+  const expired = await call(app, await org.tokenFor(org.admin, 'admin:all', -10), 'GET', '/api/v1/self')
+  const revokedToken = (await org.newUser()).token
+  const { jti, exp } = decodeJwt(revokedToken)
+  await app.ctx.db.insertInto('revoked_tokens').values({ jti: jti!, expires_at: new Date(exp! * 1000) }).execute()
+  const answers = {
+    expired,
+    garbage: await call(app, 'not.a.jwt', 'GET', '/api/v1/users'),
+    'not a token\'s syntax': await app.inject({ method: 'GET', url: '/api/v1/self', headers: { authorization: 'Bearer !!!' } }),
+    revoked: await call(app, revokedToken, 'GET', '/api/v1/self')
+  }
+  for (const [what, res] of Object.entries(answers)) {
+    t.equal(res.statusCode, 401, what)
+    t.match(res.headers['www-authenticate'], invalidToken, `${what}: invalid_token, with a description of allowed characters`)
+    t.equal(res.json().code, 'unauthorized', `${what}: the REST body as before`)
+  }
+  t.match(expired.headers['www-authenticate'], /error_description="the access token is invalid or expired/, 'the description is the body\'s message')
+  const forbidden = await call(app, await org.tokenFor(org.admin, 'node.ak1:user:all'), 'GET', '/api/v1/self')
+  t.equal(forbidden.statusCode, 403)
+  t.notOk(forbidden.headers['www-authenticate'], 'a 403 carries no challenge')
+})
+
 t.test('JWKS at the org OAuth base and at the well-known path hold the signing kid', async (t) => {
   const { kid } = JSON.parse(Buffer.from(org.adminToken.split('.')[0]!, 'base64url').toString())
   for (const url of ['/.well-known/jwks.json', `/api/v1/oauth2/${org.orgName}/jwks`]) {
@@ -84,6 +113,14 @@ t.test('JWKS at the org OAuth base and at the well-known path hold the signing k
     const keys = res.json().keys as Array<{ kid: string, d?: string }>
     t.ok(keys.some((k) => k.kid === kid), `${url} publishes the kid`)
     t.notOk(keys.some((k) => 'd' in k), `${url} has no private parts`)
+  }
+})
+
+t.test('the JWKS at an OAuth base of no organization is a 404, as its metadata', async (t) => {
+  for (const url of ['/api/v1/oauth2/nosuchorg0000/jwks', '/.well-known/oauth-authorization-server/api/v1/oauth2/nosuchorg0000']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 404, url)
+    t.match(res.json(), { code: 'not_found', message: 'organization not found', request_id: String }, url)
   }
 })
 

@@ -143,6 +143,8 @@ const PROVOKE: Record<string, (o: Operation) => Provoked | undefined> = {
   },
   403: (o) => isBearer(o) ? { request: validRequest(o, nodeOnlyToken), message: /token|administrator/ } : undefined,
   404: (o) => {
+    // The metadata and the org's JWKS: no organization has the name.
+    if (/\{org\}/.test(o.route) && !isBearer(o) && !isForm(o)) return { request: validRequest(o, undefined, { org: 'nosuchorg0000' }), message: /^organization not found$/ }
     if (!/\{(id|organization_id)\}/.test(o.route) || !isBearer(o)) return undefined
     return { request: validRequest(o, org.adminToken, { organization_id: 'nosuchorg0000' }), message: /^[a-z ]+ not found$/ }
   },

@@ -1,6 +1,7 @@
 // Overload (issue 12, item 4; docs/operations.md): past OVERLOAD_MAX_HEAP_USED_BYTES or
 // OVERLOAD_MAX_EVENT_LOOP_DELAY_MS new requests get 503 with Retry-After, as OAuth JSON under the
-// OAuth base and as the REST error elsewhere; /health/ready says so and /health/live stays 200.
+// OAuth base, as a page on the sign-in pages and as the REST error elsewhere; /health/ready says so
+// and /health/live stays 200.
 import t from 'tap'
 import { buildLoggingTestApp, buildTestApp, newOrg } from '../helpers/app.js'
 import { FORM } from '../helpers/oauth.js'
@@ -22,13 +23,19 @@ t.test('past the heap limit: every path answers 503 in its own shape, health say
   t.equal(rest.statusCode, 503)
   t.equal(rest.headers['retry-after'], '2')
   t.match(rest.json(), { code: 'service_unavailable', message: 'the server is overloaded; retry later', request_id: String }, 'the REST error body elsewhere')
+  const page = await app.inject({ method: 'GET', url: `/api/v1/oauth2/${org.orgName}/login` })
+  t.equal(page.statusCode, 503, 'the sign-in page too')
+  t.equal(page.headers['retry-after'], '2')
+  t.match(page.headers['content-type'], /^text\/html/, 'as a page')
+  t.match(page.body, /<h1>Briefly unavailable<\/h1>/)
   const ready = await app.inject({ method: 'GET', url: '/health/ready' })
   t.equal(ready.statusCode, 503)
   t.match(ready.json(), { status: 'unavailable', reason: 'overloaded' })
   t.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'liveness answers whatever the load')
   for (let i = 0; i < 20; i++) await app.inject({ method: 'GET', url: '/api/v1/users' })
   const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'the server is overloaded: answering 503')
-  t.equal(warnings.length, 1, 'one warn line for 22 refusals within a second')
+  t.equal(warnings.length, 1, 'one warn line for 23 refusals within a second')
+  t.notOk(lines.some((l) => JSON.parse(l).level >= 50), 'nothing at error level: the page\'s 503 is no fault')
   t.match(warnings[0], { level: 40, pressure: 'heapUsedBytes' })
 })
 
