@@ -2,7 +2,8 @@
 // client as they are now, and whether it was revoked), kept in memory while the change feed is up,
 // so that a token check costs no database round trip (docs/cluster.md). Without the feed (down, or
 // the embedded database) every check is the exact query it always was.
-import type { Change } from '../db/change-feed.js'
+import { randomUUID } from 'node:crypto'
+import { notifySync, SYNC_TABLE, type Change } from '../db/change-feed.js'
 import type { Db } from '../store/db.js'
 import { unexpiredRevocations } from '../store/revoked-tokens.js'
 import { findTokenHolder, type TokenHolder } from '../store/users.js'
@@ -18,6 +19,12 @@ export interface TokenFacts {
   apply: (change: Change) => void
   /** The feed came up (load the revocations, then answer from memory) or went down (forget all, ask the database). */
   feed: (up: boolean) => void
+  /**
+   * A write through this instance has committed (a revocation, a deactivation...): until the feed
+   * has delivered it, checks ask the database, so that this instance never serves its own change
+   * stale, not even for the milliseconds a notification takes. Resolves once the marker is sent.
+   */
+  localWrite: () => Promise<void>
   /** Whether checks are answered from memory now. */
   inMemory: () => boolean
   /** Stops the periodic reload. */
@@ -51,6 +58,12 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
   let up = false
   let loads = 0
   let timer: NodeJS.Timeout | undefined
+  // Local writes whose marker has not come back on the feed yet; while any has not, checks are exact.
+  const instance = randomUUID()
+  let syncs = 0
+  let awaited: string | undefined
+  // A marker that could not be sent: the next full load (which reads every revocation) ends the wait instead.
+  let unsent: string | undefined
 
   const load = async (): Promise<void> => {
     const generation = ++loads
@@ -61,6 +74,7 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
       const next = new Map(rows.map((r) => [r.jti, r.expiresAt.getTime()]))
       for (const [jti, exp] of pending) next.set(jti, exp)
       revoked = next
+      if (unsent !== undefined && awaited === unsent) awaited = undefined
     } catch {
       // The database did not answer: checks keep asking it (exact) until the next reload.
       if (generation === loads) revoked = undefined
@@ -77,7 +91,7 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
   return {
     holder: async (ref) => {
       const set = revoked
-      if (!up || !set) return await findTokenHolder(db, ref)
+      if (!up || !set || awaited !== undefined) return await findTokenHolder(db, ref)
       const facts = await holders.get(key(ref), ref)
       if (!facts) return undefined
       const exp = set.get(ref.jti)
@@ -87,6 +101,10 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
       const orgId = change.new.organization_id ?? change.old.organization_id
       const ids = new Set([change.old.id, change.new.id].filter((v): v is string => v !== undefined))
       switch (change.table) {
+        case SYNC_TABLE:
+          // Every change committed before the latest local write has arrived.
+          if (change.new.id === awaited) awaited = undefined
+          return
         case 'revoked_tokens': {
           const jti = change.new.jti
           if (jti === undefined) return
@@ -108,6 +126,7 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
     },
     feed: (isUp) => {
       up = isUp
+      awaited = undefined
       holders.clear()
       revoked = undefined
       if (timer) clearInterval(timer)
@@ -117,7 +136,19 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
       timer = setInterval(() => { prune(); load().catch(() => {}) }, reloadMs)
       timer.unref()
     },
-    inMemory: () => up && revoked !== undefined,
+    localWrite: async () => {
+      if (!up) return
+      const marker = `${instance}:${++syncs}`
+      awaited = marker
+      holders.clear()
+      try {
+        await notifySync(db, marker)
+      } catch {
+        // Until the next full load, or a state change of the feed, checks stay exact.
+        unsent = marker
+      }
+    },
+    inMemory: () => up && revoked !== undefined && awaited === undefined,
     close: () => { if (timer) clearInterval(timer); timer = undefined; up = false }
   }
 }

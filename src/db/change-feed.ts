@@ -3,7 +3,9 @@
 // instance, the CLI or plain SQL reaches every instance's caches at once. If the connection drops,
 // the instance says so (`up` false: its caches fall back to their short TTL) and reconnects with
 // backoff; on reconnection the caller must assume it missed changes.
+import { sql, type Kysely } from 'kysely'
 import pg from 'pg'
+import type { Database } from './schema.js'
 
 export const CHANGE_CHANNEL = 'aoc_changes'
 
@@ -22,6 +24,17 @@ export interface Change {
   table: string
   old: RowKeys
   new: RowKeys
+}
+
+/** The pseudo-table of a marker an instance sends itself (notifySync): it names no row. */
+export const SYNC_TABLE = '_sync'
+
+/**
+ * Sends a marker on the feed's channel. PostgreSQL delivers notifications in commit order, so when
+ * a listener hears this marker it has heard every change committed before it was sent.
+ */
+export async function notifySync (db: Kysely<Database>, marker: string): Promise<void> {
+  await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, old: {}, new: { id: marker } })})`.execute(db)
 }
 
 /** A notification's payload as a Change; undefined for anything else (a payload we did not send). */

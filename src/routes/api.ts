@@ -31,7 +31,10 @@ const api: FastifyPluginAsync = async (app) => {
   })
   // A change made here must not be served stale by this instance's token endpoint, even once.
   app.addHook('onSend', async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') app.ctx.cache.clear()
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      app.ctx.cache.clear()
+      await app.ctx.tokenFacts.localWrite()
+    }
   })
   await app.register(selfRoutes)
   await app.register(consentRoutes)

@@ -11,6 +11,7 @@ import { readForm } from '../oauth/form.js'
 import { introspect, revoke } from '../oauth/introspection.js'
 import { authorizationServerMetadata } from '../oauth/metadata.js'
 import { GRANTS } from '../oauth/grants/index.js'
+import { JWT_BEARER } from '../oauth/grants/jwt-bearer.js'
 import { handleTokenRequest } from '../oauth/token-endpoint.js'
 import { registerClientCors } from '../plugins/client-cors.js'
 import { isOAuthPath } from '../plugins/oauth-errors.js'
@@ -164,6 +165,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     onError: async (request, _reply, err) => {
       tokenErrors.inc({ grant: grantLabel(grantTypeOf(request)), error: err instanceof OAuthError ? err.error : 'invalid_request' })
+    },
+    // A code or refresh token used twice revokes what it issued (RFC 6749 §4.1.2, RFC 9700 §4.14.2):
+    // this instance's own token checks must see that at once. The JWT bearer grant revokes nothing.
+    onSend: async (request) => {
+      if (grantTypeOf(request) !== JWT_BEARER) await ctx.tokenFacts.localWrite()
     }
   }, async (request, reply) => {
     const response = await handleTokenRequest(ctx, request.params.org, request, async (clientId) => { await countForClient(request, clientId) })
@@ -225,6 +231,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { form, org, client } = await authenticated(request, request.params.org, 'required-unless-public')
     if (!form.token) throw new InvalidRequest('missing \'token\': send the access or refresh token to revoke')
     const done = await revoke(ctx, org, client, form.token)
+    if (done) await ctx.tokenFacts.localWrite()
     request.log.info({ revoked: done }, 'revocation request')
     // RFC 7009 §2.2: a 200 whose content the client ignores; none is sent, as the document says (not JSON
     // `null`, which the route's Null schema would serialize `send(null)` to). The typed reply wants a payload.

@@ -99,6 +99,23 @@ if (!server) {
     t.ok(worst.revocation! < 50, `worst ${worst.revocation!.toFixed(1)} ms`)
   })
 
+  t.test('a change through B itself counts at B at once, before its notification comes back', async (t) => {
+    const admin = { authorization: `Bearer ${org.adminToken}` }
+    for (let i = 0; i < 5; i++) {
+      const token = await org.issue()
+      t.equal(await restOn(b.app, token), 200)
+      t.equal((await b.app.inject({ method: 'POST', url: `/api/v1/oauth2/${org.orgName}/revoke`, headers: client, payload: `token=${token}` })).statusCode, 200)
+      t.equal(await restOn(b.app, token), 401, 'the very next request refuses the revoked token')
+      t.equal(await introspectOn(b.app, token), false)
+      const { user, token: userToken } = await org.newUser()
+      t.equal(await restOn(b.app, userToken), 200)
+      t.equal((await b.app.inject({ method: 'PUT', url: `/api/v1/users/${user.id}`, headers: admin, payload: { deactivated: true } })).statusCode, 204)
+      t.equal(await restOn(b.app, userToken), 401, 'the very next request refuses the deactivated user\'s token')
+    }
+    const ms = await until('B back in memory', () => b.app.ctx.tokenFacts.inMemory(), 5000)
+    t.ok(ms < 1000, `the marker came back and B answers from memory again (${ms.toFixed(1)} ms)`)
+  })
+
   t.test('a revocation by plain SQL (an operator): B refuses within 50 ms', async (t) => {
     const token = await org.issue()
     t.equal(await restOn(b.app, token), 200)
@@ -145,6 +162,12 @@ if (!server) {
     facts.apply({ table: 'revoked_tokens', old: {}, new: { jti: 'notified-jti' } })
     t.equal((await facts.holder(ref('notified-jti')))?.revoked, true, 'a notified revocation counts at once')
     t.equal((await facts.holder({ ...ref('x'), userId: '00000000-0000-0000-0000-000000000000' })), undefined, 'an unknown user: no holder')
+    // This object has no listener: the marker of a local write never comes back, so it stays exact.
+    await facts.localWrite()
+    t.equal(facts.inMemory(), false, 'after a local write, exact until its marker comes back on the feed')
+    t.equal((await facts.holder(ref('notified-jti')))?.revoked, false, 'exact: the table, not the memory, answers')
+    facts.apply({ table: '_sync', old: {}, new: { id: 'another instance:1' } })
+    t.equal(facts.inMemory(), false, 'another instance\'s marker does not end the wait')
     facts.feed(false)
     t.equal(facts.inMemory(), false, 'the feed went down: back to the exact query')
     t.equal((await facts.holder(ref('notified-jti')))?.revoked, false, 'the notified jti was never in the table: the query says so')
