@@ -68,10 +68,12 @@ async function sign (pem: string, count: number, clientId: string, subs: string[
 
 /** One token phase: pre-signed bodies through bench/load.ts (autocannon) in its own process. */
 async function tokenLoad (name: string, dir: string, url: string, clientId: string, assertions: string[], rate?: number): Promise<LoadResult> {
-  const file = path.join(dir, `${name}.txt`)
+  // The phase's name may hold a '/' (500/s): not in a file name.
+  const stem = name.replace(/[^A-Za-z0-9]+/g, '-')
+  const file = path.join(dir, `${stem}.txt`)
   fs.writeFileSync(file, assertions.map((a) => `client_id=${clientId}&scope=user%3Aall&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${a}`).join('\n'))
   const job: LoadJob = { url, connections: CONNECTIONS, duration: DURATION, headers: { 'content-type': 'application/x-www-form-urlencoded' }, bodiesFile: file, ...(rate ? { rate } : {}) }
-  const jobFile = path.join(dir, `${name}.json`)
+  const jobFile = path.join(dir, `${stem}.json`)
   fs.writeFileSync(jobFile, JSON.stringify(job))
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''

@@ -87,7 +87,7 @@ export const EnvSchema = Type.Object({
   LOGIN_FAILURE_WINDOW: Seconds(900, 10, 24 * 3600),
   EVENT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, maximum: 36500 }),
   PURGE_INTERVAL: Seconds(60, 0, 24 * 3600),
-  PURGE_DUTY: Type.Number({ default: 0.25, exclusiveMinimum: 0, maximum: 1 }),
+  PURGE_DUTY: Type.Number({ default: 0.1, exclusiveMinimum: 0, maximum: 1 }),
   // OpenTelemetry's own variable names (README "Traces"): an operator sets them as for any other
   // OTel SDK. Traces are off unless one of the two endpoints is set.
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://' })),
