@@ -22,9 +22,11 @@ export interface TokenFacts {
   /**
    * A write through this instance has committed (a revocation, a deactivation...): until the feed
    * has delivered it, checks ask the database, so that this instance never serves its own change
-   * stale, not even for the milliseconds a notification takes. Resolves once the marker is sent.
+   * stale, not even for the milliseconds a notification takes. Takes effect at once; the marker
+   * that ends it is sent in the background, so that no answer waits on it (nor hangs on a database
+   * that stopped answering).
    */
-  localWrite: () => Promise<void>
+  localWrite: () => void
   /** Whether checks are answered from memory now. */
   inMemory: () => boolean
   /** Stops the periodic reload. */
@@ -136,17 +138,13 @@ export function tokenFacts (db: Db, opts: { feedTtlMs?: number, max?: number, re
       timer = setInterval(() => { prune(); load().catch(() => {}) }, reloadMs)
       timer.unref()
     },
-    localWrite: async () => {
+    localWrite: () => {
       if (!up) return
       const marker = `${instance}:${++syncs}`
       awaited = marker
       holders.clear()
-      try {
-        await notifySync(db, marker)
-      } catch {
-        // Until the next full load, or a state change of the feed, checks stay exact.
-        unsent = marker
-      }
+      // Until the next full load, or a state change of the feed, a marker that was not sent keeps checks exact.
+      notifySync(db, marker).catch(() => { unsent = marker })
     },
     inMemory: () => up && revoked !== undefined && awaited === undefined,
     close: () => { if (timer) clearInterval(timer); timer = undefined; up = false }

@@ -33,7 +33,7 @@ const api: FastifyPluginAsync = async (app) => {
   app.addHook('onSend', async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       app.ctx.cache.clear()
-      await app.ctx.tokenFacts.localWrite()
+      app.ctx.tokenFacts.localWrite()
     }
   })
   await app.register(selfRoutes)

@@ -169,7 +169,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // A code or refresh token used twice revokes what it issued (RFC 6749 §4.1.2, RFC 9700 §4.14.2):
     // this instance's own token checks must see that at once. The JWT bearer grant revokes nothing.
     onSend: async (request) => {
-      if (grantTypeOf(request) !== JWT_BEARER) await ctx.tokenFacts.localWrite()
+      if (grantTypeOf(request) !== JWT_BEARER) ctx.tokenFacts.localWrite()
     }
   }, async (request, reply) => {
     const response = await handleTokenRequest(ctx, request.params.org, request, async (clientId) => { await countForClient(request, clientId) })
@@ -231,7 +231,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { form, org, client } = await authenticated(request, request.params.org, 'required-unless-public')
     if (!form.token) throw new InvalidRequest('missing \'token\': send the access or refresh token to revoke')
     const done = await revoke(ctx, org, client, form.token)
-    if (done) await ctx.tokenFacts.localWrite()
+    if (done) ctx.tokenFacts.localWrite()
     request.log.info({ revoked: done }, 'revocation request')
     // RFC 7009 §2.2: a 200 whose content the client ignores; none is sent, as the document says (not JSON
     // `null`, which the route's Null schema would serialize `send(null)` to). The typed reply wants a payload.
