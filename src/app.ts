@@ -22,7 +22,7 @@ import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.j
 import { oauthErrorResponder } from './plugins/oauth-errors.js'
 import { registerOverloadGuard } from './plugins/overload.js'
 import { JtiRecorder } from './store/assertion-jtis.js'
-import { purgeExpired, purgeExpiredOnce } from './services/purge.js'
+import { purgeExpiredOnce } from './services/purge.js'
 import { rotateSigningKeyIfDue } from './services/signing-keys.js'
 import browserRoutes from './routes/browser.js'
 import oauthRoutes from './routes/oauth.js'
@@ -196,12 +196,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     if (config.purgeInterval > 0) {
       const retention = { usedCodeSeconds: config.refreshTokenTtl, eventDays: config.eventRetentionDays }
       every(app, config.purgeInterval * 1000, 'purge of expired records', async (signal) => {
-        const pace = { duty: config.purgeDuty, signal }
-        // PGlite is one session and one instance: no lock to take, and holding its only connection
-        // through the purge's pauses would stall every request.
-        const removed = handle.kind === 'pglite'
-          ? await purgeExpired(handle.db, retention, pace)
-          : await purgeExpiredOnce(handle.db, retention, pace)
+        const removed = await purgeExpiredOnce(handle.db, retention, { duty: config.purgeDuty, signal })
         if (removed) app.log.debug({ removed }, 'purged expired records')
       })
     }

@@ -64,6 +64,16 @@ export function connectPostgres (url: string, poolMax = 10, options: PoolOptions
   }
 }
 
+// The handles connectPglite made. The embedded database is one session in this process: code that
+// would otherwise hold a connection for a whole job (an advisory lock) asks isEmbedded instead of
+// being told the back end by its caller.
+const embedded = new WeakSet<Kysely<Database>>()
+
+/** Whether `db` is the embedded database (PGlite: one session, one instance); false for a pool or a transaction. */
+export function isEmbedded (db: Kysely<Database>): boolean {
+  return embedded.has(db)
+}
+
 /**
  * The extensions the migrations create (pg_trgm: 0008's trigram indexes for `?q=`). PGlite loads an
  * extension only when it is named at creation, so every PGlite.create passes these, a loaded
@@ -82,5 +92,6 @@ export async function connectPglite (dataDir?: string, pglite?: PGlite): Promise
     instance = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: PGLITE_EXTENSIONS })
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) })
+  embedded.add(db)
   return { db, kind: 'pglite', close: () => db.destroy() }
 }

@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { connectPostgres } from '../../src/db/connect.js'
 import { purgeExpired, purgeExpiredOnce } from '../../src/services/purge.js'
-import { PURGE_LOCK } from '../../src/store/locks.js'
+import { PURGE_LOCK, withAdvisoryLock } from '../../src/store/locks.js'
 import { buildAppForTest, testConfig } from '../helpers/app.js'
 import { dbKind, holdAdvisoryLock, testDb } from '../helpers/db.js'
 
@@ -60,6 +60,16 @@ if (dbKind === 'postgres') {
   t.test('the embedded database has one session: the purge always runs', async (t) => {
     await addJtis(2, true, 'solo-')
     t.equal(await purgeExpiredOnce(db), 2)
+  })
+
+  t.test('the embedded database: a job under the lock leaves its only connection to the requests', async (t) => {
+    // Were the job to hold PGlite's one connection, this query from outside it would wait for the job's end: forever.
+    const outside = async () => await Promise.race([
+      count().then(() => 'answered'),
+      new Promise((resolve) => setTimeout(() => { resolve('still waiting after 5 s') }, 5000))
+    ])
+    const outcome = await withAdvisoryLock(db, PURGE_LOCK, outside)
+    t.same(outcome, { ran: true, result: 'answered' })
   })
 }
 
