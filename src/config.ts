@@ -64,7 +64,8 @@ export const EnvSchema = Type.Object({
   BOOTSTRAP_ORG: Type.String({ default: 'demo', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }),
   BOOTSTRAP_ADMIN_EMAIL: Type.String({ default: 'admin@example.com', format: 'email' }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
-  ADMIN_DB_POOL_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 100 }),
+  // One: an admin list at a time per instance, so that 1000-row pages never take the token path's cores (README "A million users").
+  ADMIN_DB_POOL_MAX: Type.Integer({ default: 1, minimum: 1, maximum: 100 }),
   ADMIN_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 0, maximum: 600_000 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),

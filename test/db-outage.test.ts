@@ -2,9 +2,12 @@
 // request is answered within 5 s, with 503 and Retry-After rather than a 500; readiness says 503;
 // the log says so at most once a second at warn level; within 5 s of the database's return requests
 // succeed again, with no pool connection leaked; a write answered 2xx is kept and a refused one
-// left nothing. The server is this test's own (test/helpers/throwaway-pg.ts), never the shared one.
+// left nothing. The REST lists run on their own pool of one connection (ADMIN_DB_POOL_MAX), which a
+// statement holds as each outage begins: lists too are refused meanwhile and answer again after.
+// The server is this test's own (test/helpers/throwaway-pg.ts), never the shared one.
 import { generateKeyPairSync } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { sql } from 'kysely'
 import t from 'tap'
 import { connectPostgres } from '../src/db/connect.js'
 import { migrateToLatest } from '../src/db/migrate.js'
@@ -24,7 +27,8 @@ if (!await canMakePostgres()) {
   const handle = connectPostgres(server.url, 10)
   await migrateToLatest(handle.db)
   const { logger, lines } = memoryLogger('info')
-  const config = testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '0' })
+  // One admin connection: were it left stuck or checked out by the outage, every list after it would fail.
+  const config = testConfig({ TOKEN_RATE_LIMIT_PER_MINUTE: '0', ADMIN_DB_POOL_MAX: '1' })
   const app = await buildAppForTest({ config, db: handle, logger })
   t.teardown(async () => { await app.close(); await handle.close() })
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -50,26 +54,36 @@ if (!await canMakePostgres()) {
       method: 'POST', signal, headers: { authorization: `Bearer ${org.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ email })
     })
   }, 5)
+  const lists = steadyLoad(async (signal) => await fetch(`${base}/api/v1/users?per_page=100`, {
+    signal, headers: { authorization: `Bearer ${org.adminToken}` }
+  }), 4)
   const ready = steadyLoad(async (signal) => await fetch(`${base}/health/ready`, { signal }), 4)
   const live = steadyLoad(async (signal) => await fetch(`${base}/health/live`, { signal }), 4)
   const sleep = async (ms: number) => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
   // Two outages: PostgreSQL stopped as a service manager stops it (sessions told to end), then as a
   // crash (sockets cut, crash recovery on start).
-  interface Outage { mode: 'fast' | 'immediate', stopAt: number, stoppedAt: number, restartAt: number, upAt: number }
+  // Each begins while a statement holds the admin pool's only connection, as a slow list would.
+  interface Outage { mode: 'fast' | 'immediate', stopAt: number, stoppedAt: number, restartAt: number, upAt: number, held: string }
   const outages: Outage[] = []
+  const adminBusy = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE application_name = 'aoc-admin-reads' AND state = 'active' AND query LIKE 'select pg_sleep%'`.execute(handle.db)).rows[0]!.n > 0
   await sleep(2000)
   for (const [mode, downMs] of [['fast', 6000], ['immediate', 3000]] as const) {
+    const holding = sql`select pg_sleep(4)`.execute(app.ctx.adminDb).then(() => 'finished', (err: unknown) => `failed: ${(err as Error).message}`)
+    for (let i = 0; i < 100 && !await adminBusy(); i++) await sleep(20)
     const stopAt = tokens.now()
     await server.stop(mode)
     const stoppedAt = tokens.now()
-    await sleep(downMs)
+    // It ends with the outage (its session is ended or its socket closed), not at some later timeout.
+    const held = await Promise.race([holding, sleep(downMs).then(() => 'still running')])
+    await sleep(downMs - (tokens.now() - stoppedAt))
     const restartAt = tokens.now()
     await server.start()
-    outages.push({ mode, stopAt, stoppedAt, restartAt, upAt: tokens.now() })
+    outages.push({ mode, stopAt, stoppedAt, restartAt, upAt: tokens.now(), held })
     await sleep(6000)
   }
-  const [tokenSamples, writeSamples, readySamples, liveSamples] = await Promise.all([tokens.stop(), writes.stop(), ready.stop(), live.stop()])
+  const [tokenSamples, writeSamples, listSamples, readySamples, liveSamples] = await Promise.all([tokens.stop(), writes.stop(), lists.stop(), ready.stop(), live.stop()])
   for (const o of outages) t.comment(`${o.mode}: stopped in ${Math.round(o.stoppedAt - o.stopAt)} ms, down ${Math.round(o.restartAt - o.stoppedAt)} ms, restarted in ${Math.round(o.upAt - o.restartAt)} ms`)
   t.comment(`${tokenSamples.length} token requests, ${writeSamples.length} writes`)
 
@@ -79,7 +93,7 @@ if (!await canMakePostgres()) {
   const statuses = (samples: Sample[]) => [...new Set(samples.map((s) => s.error ?? s.status))].sort()
 
   t.test('every request is answered within 5 s, never with a 500 or a hang', async (t) => {
-    for (const [name, samples, ok] of [['token', tokenSamples, 200], ['write', writeSamples, 201], ['ready', readySamples, 200], ['live', liveSamples, 200]] as const) {
+    for (const [name, samples, ok] of [['token', tokenSamples, 200], ['write', writeSamples, 201], ['list', listSamples, 200], ['ready', readySamples, 200], ['live', liveSamples, 200]] as const) {
       t.same(statuses(samples).filter((s) => s !== ok && s !== 503), [], `${name}: only ${ok} and 503`)
       const slowest = Math.max(...samples.map((s) => s.doneAt - s.sentAt))
       t.ok(slowest < 5000, `${name}: the slowest answer took ${Math.round(slowest)} ms`)
@@ -88,7 +102,7 @@ if (!await canMakePostgres()) {
     t.same(statuses(tokenSamples.filter((s) => s.doneAt < outages[0]!.stopAt)), [200], 'tokens answered before the outage')
   })
 
-  for (const { mode, stoppedAt, restartAt, upAt } of outages) {
+  for (const { mode, stoppedAt, restartAt, upAt, held } of outages) {
     const next = outages.find((o) => o.stopAt > upAt)?.stopAt ?? Infinity
     t.test(`${mode} stop: 503 with Retry-After, in the body each path documents`, async (t) => {
       const during = sentBetween(tokenSamples, stoppedAt + 500, restartAt)
@@ -98,6 +112,9 @@ if (!await canMakePostgres()) {
       t.same([...new Set(during.map((s) => `${s.retryAfter} ${JSON.stringify(s.body?.error)}`))], ['2 "temporarily_unavailable"'], 'OAuth JSON, Retry-After: 2')
       const writesDuring = sentBetween(writeSamples, stoppedAt + 500, restartAt)
       t.same([...new Set(writesDuring.map((s) => `${s.status} ${s.retryAfter} ${JSON.stringify(s.body?.code)}`))], ['503 2 "service_unavailable"'], 'REST: service_unavailable')
+      const listsDuring = sentBetween(listSamples, stoppedAt + 500, restartAt)
+      t.same([...new Set(listsDuring.map((s) => `${s.status} ${s.retryAfter} ${JSON.stringify(s.body?.code)}`))], ['503 2 "service_unavailable"'], 'a list, on the admin pool: the same')
+      t.match(held, /^failed: /, `the statement that held the admin pool's only connection ended with the outage (${held})`)
       t.same(statuses(sentBetween(readySamples, stoppedAt + 500, restartAt)), [503], '/health/ready is 503')
       t.ok(sentBetween(readySamples, stoppedAt + 500, restartAt).every((s) => s.body?.reason === 'database'), 'and says why')
     })
@@ -107,6 +124,7 @@ if (!await canMakePostgres()) {
       t.ok(firstOk && firstOk.doneAt - upAt < 5000, `the first token after the restart was answered ${firstOk ? Math.round(firstOk.doneAt - upAt) : '-'} ms after it`)
       t.same(statuses(sentBetween(tokenSamples, upAt + 5000, next)), [200], 'every token request from 5 s after the restart on')
       t.same(statuses(sentBetween(writeSamples, upAt + 5000, next)), [201], 'every write too')
+      t.same(statuses(sentBetween(listSamples, upAt + 5000, next)), [200], 'every list: the admin pool\'s only connection was given back')
       t.same(statuses(sentBetween(readySamples, upAt + 5000, next)), [200], 'ready again')
     })
   }
