@@ -110,6 +110,9 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
         return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
       },
       bodyLimit: config.bodyLimit,
+      // One line per request, when it is answered (the hook below), not fastify's two: at the
+      // token endpoint's rate the second line was a measurable share of the CPU (docs/operations.md).
+      disableRequestLogging: true,
       trustProxy: trustProxyOption(config.trustProxy),
       ajv: { customOptions: { removeAdditional: false } },
       schemaController: strictSchemaController,
@@ -161,7 +164,12 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
     // By the route's pattern, never the path itself: an id or an org name must not become a label.
     app.addHook('onResponse', async (request, reply) => {
+      request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
       httpDuration.observe({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status_class: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000)
+    })
+    // A request whose client went away before the answer gets no "request completed": say so instead.
+    app.addHook('onRequestAbort', async (request) => {
+      request.log.info({ req: request }, 'request aborted by the client')
     })
     if (config.metricsPort !== undefined) {
       const port = config.metricsPort
