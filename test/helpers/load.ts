@@ -1,6 +1,7 @@
 // A steady request load for the fault tests: one request every 1000/perSecond ms, whatever the
 // answers take, each recorded with when it was sent and answered.
-import { ResponseMismatchError } from './openapi-hook.js'
+import { isMismatch } from './checked-fetch.js'
+import type { ResponseMismatchError } from './openapi-hook.js'
 
 export interface Sample {
   /** ms since the load began */
@@ -42,7 +43,7 @@ export function steadyLoad (request: (signal: AbortSignal) => Promise<Response>,
       try { body = JSON.parse(text) } catch {}
       return { sentAt, doneAt: now(), status: res.status, body, retryAfter: res.headers.get('retry-after') }
     } catch (err) {
-      if (err instanceof ResponseMismatchError) mismatches.push(err)
+      if (isMismatch(err)) mismatches.push(err)
       const e = err as { name?: string, cause?: { code?: string }, message?: string }
       return { sentAt, doneAt: now(), status: 0, error: e.name === 'TimeoutError' ? 'timeout' : e.cause?.code ?? e.message ?? 'failed' }
     }
