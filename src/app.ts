@@ -167,10 +167,12 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
     // After the grace period the listener closes (server.ts): what still arrives is shed, as fastify
     // would, but with the documented 503 and Retry-After, so that the caller retries (another instance).
+    // The probes answer as ever: liveness 200, readiness its own 503 `draining` (set here too, for a
+    // close without a grace period).
     let closing = false
-    app.addHook('preClose', async () => { closing = true })
-    app.addHook('onRequest', async () => {
-      if (closing) throw new UnavailableError('the server is stopping; retry later')
+    app.addHook('preClose', async () => { closing = true; ctx.lifecycle.draining = true })
+    app.addHook('onRequest', async (request) => {
+      if (closing && !request.routeOptions.url?.startsWith('/health/')) throw new UnavailableError('the server is stopping; retry later')
     })
     // By the route's pattern, never the path itself: an id or an org name must not become a label.
     app.addHook('onResponse', async (request, reply) => {
