@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { KEY_REFRESH_SECONDS, maxAccessTokenTtl, type Config } from './config.js'
+import { UnavailableError } from './errors.js'
 import type { AppContext } from './context.js'
 import { hotRows } from './cache/hot-rows.js'
 import { tokenFacts } from './cache/token-facts.js'
@@ -117,6 +118,11 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
       ajv: { customOptions: { removeAdditional: false } },
       schemaController: strictSchemaController,
       routerOptions: { ignoreTrailingSlash: true },
+      // Once close() has begun, a request that still arrives on a busy keep-alive connection would get
+      // fastify's own 503, written past every hook: no Retry-After, no request id, a body in neither of
+      // the document's error models (the OpenAPI check found it under graceful-stop.test.ts's load). The
+      // onRequest hook below answers it instead, through the one error model.
+      return503OnClosing: false,
       // The router's own errors (a bad percent-encoding in the path...) would otherwise get
       // fastify's default body, without a request id, even on the OAuth endpoints.
       frameworkErrors: frameworkErrorHandler(oauthErrorResponder)
@@ -162,6 +168,15 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     }
     app.decorateRequest('caller', null)
     app.addHook('onRequest', async (request, reply) => { reply.header('X-Request-Id', request.id) })
+    // After the grace period the listener closes (server.ts): what still arrives is shed, as fastify
+    // would, but with the documented 503 and Retry-After, so that the caller retries (another instance).
+    // The probes answer as ever: liveness 200, readiness its own 503 `draining` (set here too, for a
+    // close without a grace period).
+    let closing = false
+    app.addHook('preClose', async () => { closing = true; ctx.lifecycle.draining = true })
+    app.addHook('onRequest', async (request) => {
+      if (closing && !request.routeOptions.url?.startsWith('/health/')) throw new UnavailableError('the server is stopping; retry later')
+    })
     // By the route's pattern, never the path itself: an id or an org name must not become a label.
     app.addHook('onResponse', async (request, reply) => {
       request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')

@@ -143,6 +143,9 @@ t.test('replaying the Dockerfile outside Docker yields an image that starts, is 
   early.catch(() => {})
   t.match(await ready.json(), { status: 'ok', database: 'postgres' }, 'ready on PostgreSQL, migrated from the copied migrations/')
 
+  // A plain fetch: the metrics listener is a plain Node server on a port of its own
+  // (src/plugins/metrics-listener.ts), no part of the API that openapi.yaml describes. The API's
+  // answers here (readiness, through waitReady) are checked.
   const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
   t.equal(metrics.status, 200, 'the metrics listener answers on METRICS_PORT')
   t.match(await metrics.text(), /^process_resident_memory_bytes \d/m)

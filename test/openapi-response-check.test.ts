@@ -3,11 +3,15 @@
 // a missing or malformed declared header, a media type or an operation the document lacks; the
 // hook makes `inject` throw in strict mode and writes a line in report mode.
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import Fastify from 'fastify'
 import t, { type Test as Tap } from 'tap'
-import { documentChecker, pathTemplate, ResponseChecker, type CheckResult, type SeenResponse } from './helpers/openapi-check.js'
+import { checkedFetch, notTheApi } from './helpers/checked-fetch.js'
+import { haproxyOwnAnswer, loggedRequests } from './helpers/haproxy.js'
+import { documentChecker, matchRoute, pathTemplate, ResponseChecker, routePattern, type CheckResult, type SeenResponse } from './helpers/openapi-check.js'
 import { checkMode, ResponseMismatchError, watchResponses } from './helpers/openapi-hook.js'
 
 const Thing = {
@@ -178,4 +182,77 @@ t.test('strict mode over HTTP: the mismatch is a failure of the file, naming the
   t.same(failures, [])
   t.equal((await fetch(`${base}/things/taken`)).status, 409, 'the response itself goes through')
   t.match(failures, [/^GET \/things\/taken \(\/things\/\{id\}\) answered 409, off openapi\.yaml: undocumented_status: documented: 200, 404$/])
+})
+
+t.test('a path seen on the wire finds its operation as the router would', async (t) => {
+  const paths = { '/things': { get: {} }, '/things/{id}': { get: {}, delete: {} }, '/things/mine': { post: {} }, '/': { get: {} } }
+  t.equal(matchRoute(paths, 'GET', '/things/a'), '/things/:id')
+  t.equal(matchRoute(paths, 'POST', '/things/mine'), '/things/mine', 'a literal segment before a parameter')
+  t.equal(matchRoute(paths, 'GET', '/things/mine'), '/things/:id', 'but only among the templates that have the method')
+  t.equal(matchRoute(paths, 'HEAD', '/things/'), '/things', 'HEAD by the GET; a trailing slash ignored')
+  t.equal(matchRoute(paths, 'GET', '/'), '/')
+  t.equal(matchRoute(paths, 'GET', '/things//'), '/things')
+  t.equal(matchRoute(paths, 'GET', '/elsewhere'), undefined)
+  t.equal(matchRoute(paths, 'GET', '/things/a/b'), undefined, 'a parameter takes one segment')
+  t.equal(routePattern('/api/v1/oauth2/{org}/token'), '/api/v1/oauth2/:org/token')
+  t.equal(documentChecker().routeOf('POST', '/api/v1/oauth2/acme/token'), '/api/v1/oauth2/:org/token', 'on the committed document')
+})
+
+/** A plain Node server (a stand-in for a child process) answering `answers[path]`: status, headers, body. */
+async function wireServer (t: Tap, answers: Record<string, [number, Record<string, string>, string]>): Promise<string> {
+  const server = http.createServer((req, res) => {
+    const [status, headers, body] = answers[(req.url ?? '').split('?')[0]!] ?? [404, JSON_TYPE, '{"code":"not_found"}']
+    res.writeHead(status, headers).end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { await new Promise((resolve) => server.close(resolve)) })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+// HAProxy 2.6's built-in 503, byte for byte as it sends it.
+const HAPROXY_503: [number, Record<string, string>, string] = [503, { 'cache-control': 'no-cache', 'content-type': 'text/html' },
+  '<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n']
+
+t.test('checkedFetch: a response from another process is checked as the hook checks an app\'s', async (t) => {
+  const base = await wireServer(t, {
+    '/things': [200, { ...JSON_TYPE, 'x-total-count': '1' }, '[{"id":"a","name":"A"}]'],
+    '/things/a': [200, JSON_TYPE, '{"id":"a","name":"A"}'],
+    '/things/wrong': [200, JSON_TYPE, '{"id":"wrong","name":42}'],
+    '/things/proxied': HAPROXY_503,
+    '/busy': [503, JSON_TYPE, '{"code":"unavailable"}']
+  })
+  const strict = { mode: 'strict' as const, checker }
+  const list = await checkedFetch(`${base}/things?page=1`, {}, strict)
+  t.same(await list.json(), [{ id: 'a', name: 'A' }], 'the caller reads the body as usual')
+  t.equal((await checkedFetch(`${base}/things/a`, {}, strict)).status, 200)
+  await t.rejects(checkedFetch(`${base}/things/wrong`, {}, strict), { name: 'ResponseMismatchError', message: /^GET \/things\/wrong \(\/things\/\{id\}\) answered 200, off openapi\.yaml: body: \/name must be string/ })
+  await t.rejects(checkedFetch(`${base}/busy`, {}, strict), { message: /header: Retry-After is declared but was not sent/ })
+  await t.rejects(checkedFetch(`${base}/nowhere`, {}, strict), { message: /undocumented_operation: the document has no GET \/nowhere/ },
+    'a path the document lacks is a mismatch: on the wire "no route matched" cannot be told from a route that answered 404')
+  await t.rejects(checkedFetch(`${base}/things/proxied`, {}, strict), { message: /answered 503, off openapi\.yaml: undocumented_status/ }, 'a proxy\'s page is a mismatch unless told apart')
+  const proxied = await checkedFetch(`${base}/things/proxied`, {}, { ...strict, notTheApi: haproxyOwnAnswer })
+  t.equal(notTheApi(proxied), 'HAProxy\'s own 503 page: no instance answered this request', 'told apart, with the reason kept for the test')
+  t.equal(notTheApi(list), undefined)
+  const file = path.join(t.testdir(), 'mismatches.jsonl')
+  t.equal((await checkedFetch(`${base}/things/wrong`, {}, { mode: 'report', checker, reportFile: file })).status, 200, 'report mode lets it through')
+  t.match(JSON.parse(fs.readFileSync(file, 'utf8')), { method: 'GET', operation: '/things/{id}', kind: 'body' }, 'and writes it down')
+  t.equal((await checkedFetch(`${base}/things/wrong`, {}, { mode: 'off', checker })).status, 200, 'off checks nothing')
+})
+
+t.test('HAProxy\'s own answers are told by their page and held to its log', async (t) => {
+  const [status, headers, body] = HAPROXY_503
+  const page = (r: Partial<SeenResponse>) => seen({ method: 'POST', route: '/api/v1/oauth2/:org/token', status, headers, body, ...r })
+  t.ok(haproxyOwnAnswer(page({})))
+  t.equal(haproxyOwnAnswer(page({ status: 502 })), undefined, 'the heading must name the status sent')
+  t.equal(haproxyOwnAnswer(page({ headers: JSON_TYPE })), undefined, 'HTML, as HAProxy sends it')
+  t.equal(haproxyOwnAnswer(page({ headers: { 'content-type': 'text/html' } })), undefined, 'with its cache-control')
+  t.equal(haproxyOwnAnswer(page({ headers: JSON_TYPE, body: '{"error":"temporarily_unavailable"}' })), undefined, 'an instance\'s 503 is the API\'s')
+  const log = [
+    '127.0.0.1:36142 [02/Dec/2026:13:43:51.649] public auth/auth2 0/0/-1/-1/3015 503 217 - - SC-- 1/1/0/0/3 0/0 "POST /api/v1/oauth2/demo/token?load=7 HTTP/1.1"',
+    '127.0.0.1:36144 [02/Dec/2026:13:43:51.650] public auth/auth1 0/0/0/4/4 200 1234 - - ---- 1/1/0/0/0 0/0 "POST /api/v1/oauth2/demo/token?load=8 HTTP/1.1"'
+  ].join('\n')
+  t.same(loggedRequests(log, 'public'), [
+    { server: 'auth2', status: 503, termination: 'SC--', url: '/api/v1/oauth2/demo/token?load=7' },
+    { server: 'auth1', status: 200, termination: '----', url: '/api/v1/oauth2/demo/token?load=8' }
+  ])
 })

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { checkedFetch } from './helpers/checked-fetch.js'
 import { captureLevel, captureText, recordFields, recordPemsIn, recordValue } from './helpers/log-capture.js'
 import { freePort, waitReady } from './helpers/process.js'
 
@@ -44,7 +45,7 @@ t.test('the embedded default: starts on a fresh DATA_DIR, bootstraps, answers re
   t.notMatch(log, 'PRIVATE KEY')
 
   // A request in flight when SIGTERM arrives still gets its answer.
-  const inFlight = fetch(`http://127.0.0.1:${port}/health/ready`)
+  const inFlight = checkedFetch(`http://127.0.0.1:${port}/health/ready`)
   server.child.kill('SIGTERM')
   t.equal((await inFlight).status, 200)
   t.equal(await server.exited, 0, 'exits 0 after a graceful close')

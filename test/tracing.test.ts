@@ -11,6 +11,7 @@ import { decodeJwt } from 'jose'
 import t from 'tap'
 import { TEST_SECRET_KEY } from './helpers/app.js'
 import { ascliAssertion, ascliForm } from './helpers/assertions.js'
+import { checkedFetch } from './helpers/checked-fetch.js'
 import { dbKind, seedEmbeddedDataDir, serverDatabaseUrl } from './helpers/db.js'
 import { freePort, run, start, waitReady } from './helpers/process.js'
 
@@ -81,15 +82,15 @@ t.test('a token request is one trace, with its statements under it and its id in
   const tokenUrl = `http://127.0.0.1:${port}/api/v1/oauth2/${boot.org}/token`
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
   // With the secret in the Authorization header as well, so a span that copied the headers would show it.
-  const ok = await fetch(tokenUrl, { method: 'POST', headers: { ...form, authorization: basic, 'x-request-id': 'trace-ok' }, body: ascliForm(boot.client_id!, assertion) })
+  const ok = await checkedFetch(tokenUrl, { method: 'POST', headers: { ...form, authorization: basic, 'x-request-id': 'trace-ok' }, body: ascliForm(boot.client_id!, assertion) })
   t.equal(ok.status, 200, 'the token request succeeds')
   const accessToken = ((await ok.json()) as { access_token: string }).access_token
   // The secret in the URL: refused (docs/security.md), and the span's url.path must not keep the query.
   const forged = await ascliAssertion(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, boot.client_id!, boot.admin_email!, boot.org)
-  const refused = await fetch(`${tokenUrl}?client_secret=${boot.client_secret}`, { method: 'POST', headers: { ...form, 'x-request-id': 'trace-refused' }, body: ascliForm(boot.client_id!, forged) })
+  const refused = await checkedFetch(`${tokenUrl}?client_secret=${boot.client_secret}`, { method: 'POST', headers: { ...form, 'x-request-id': 'trace-refused' }, body: ascliForm(boot.client_id!, forged) })
   t.equal(refused.status, 400, 'a secret in the URL is refused')
   // The revocation handler logs a line of its own.
-  const revoked = await fetch(`http://127.0.0.1:${port}/api/v1/oauth2/${boot.org}/revoke`, { method: 'POST', headers: { ...form, authorization: basic, 'x-request-id': 'trace-revoke' }, body: `token=${accessToken}` })
+  const revoked = await checkedFetch(`http://127.0.0.1:${port}/api/v1/oauth2/${boot.org}/revoke`, { method: 'POST', headers: { ...form, authorization: basic, 'x-request-id': 'trace-revoke' }, body: `token=${accessToken}` })
   t.equal(revoked.status, 200, 'the token is revoked')
 
   // The graceful close exports what the batch processor still holds.
@@ -179,7 +180,7 @@ t.test('the default protocol is OTLP/HTTP protobuf', { skip: dbKind === 'postgre
   await seedEmbeddedDataDir(dataDir)
   const server = startServer(t, { PORT: String(port), DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/custom/path` })
   await waitReady(port)
-  const res = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`, { headers: { 'x-request-id': 'trace-jwks' } })
+  const res = await checkedFetch(`http://127.0.0.1:${port}/.well-known/jwks.json`, { headers: { 'x-request-id': 'trace-jwks' } })
   t.equal(res.status, 200)
   t.equal(await server.stop(), 0)
   const traceId = server.lines().find((l) => l.reqId === 'trace-jwks' && l.msg === 'request completed')?.trace_id

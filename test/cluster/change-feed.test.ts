@@ -12,9 +12,9 @@ import { buildAppForTest, buildTestApp, newOrg, pem, systemSource, testConfig } 
 import { ascliAssertion, ascliForm } from '../helpers/assertions.js'
 import { serverDatabaseUrl } from '../helpers/db.js'
 import { FORM } from '../helpers/oauth.js'
+import { until } from '../helpers/until.js'
 
 const server = await serverDatabaseUrl()
-const sleep = async (ms: number) => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 if (!server) {
   t.test('the embedded database has no feed: the local clear keeps this instance current', async (t) => {
@@ -36,14 +36,6 @@ if (!server) {
   t.teardown(async () => { await first.close() })
   const a = await instance()
   const b = await instance()
-  const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<number> => {
-    const start = performance.now()
-    while (!(await check())) {
-      if (performance.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`)
-      await sleep(2)
-    }
-    return performance.now() - start
-  }
   await until('both feeds up', () => a.app.ctx.changeFeed!.up() && b.app.ctx.changeFeed!.up())
   const org = await newOrg(a)
   const key = generateKeyPairSync('rsa', { modulusLength: 2048 })

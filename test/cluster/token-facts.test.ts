@@ -11,9 +11,9 @@ import { migrateToLatest } from '../../src/db/migrate.js'
 import { buildAppForTest, buildTestApp, newOrg, testConfig } from '../helpers/app.js'
 import { serverDatabaseUrl } from '../helpers/db.js'
 import { basic, FORM } from '../helpers/oauth.js'
+import { until } from '../helpers/until.js'
 
 const server = await serverDatabaseUrl()
-const sleep = async (ms: number) => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 if (!server) {
   t.test('the embedded database has no feed: every check asks the database, and a revocation counts at once', async (t) => {
@@ -46,14 +46,6 @@ if (!server) {
   }
   const a = await instance(false)
   const b = await instance(true)
-  const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<number> => {
-    const start = performance.now()
-    while (!(await check())) {
-      if (performance.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`)
-      await sleep(1)
-    }
-    return performance.now() - start
-  }
   await until('both feeds up and B\'s facts in memory', () => a.app.ctx.changeFeed!.up() && b.app.ctx.changeFeed!.up() && b.app.ctx.tokenFacts.inMemory())
   const org = await newOrg(a)
   const client = { ...FORM, ...basic(org.clientId, org.clientSecret) }

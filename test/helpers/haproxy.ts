@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import type { SeenResponse } from './openapi-check.js'
 import { ROOT } from './process.js'
 
 /** The committed balancer configuration that docker-compose.cluster.yml mounts. */
@@ -58,7 +59,10 @@ export interface ServerStat { status: string, checkStatus: string, counters: Rec
 /** The response counters of the CSV: every response a server sent, by class. */
 export const RESPONSE_COUNTERS = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other']
 
-/** The servers of `backend` as HAProxy sees them now (GET /stats;csv on the stats frontend). */
+/**
+ * The servers of `backend` as HAProxy sees them now (GET /stats;csv on the stats frontend). A plain
+ * fetch: the stats frontend is HAProxy's own page on a port of its own, no operation of openapi.yaml.
+ */
 export async function serverStates (statsPort: number, backend: string): Promise<Record<string, ServerStat>> {
   const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text()
   const [header, ...rows] = csv.trim().split('\n')
@@ -74,19 +78,43 @@ export async function serverStates (statsPort: number, backend: string): Promise
   return states
 }
 
-/** One request as HAProxy's httplog line tells it: the server that answered or failed it, and the status sent. */
-export interface LoggedRequest { server: string, status: number, url: string }
+/**
+ * One request as HAProxy's httplog line tells it: the server that answered or failed it, the status
+ * sent, and the termination state, whose first character is `-` when the session ended normally (the
+ * server's own response went through) and names who ended it otherwise (`S` the server, `P` the
+ * proxy, `s` a server-side timeout…: HAProxy's configuration manual, "Session state at disconnection").
+ */
+export interface LoggedRequest { server: string, status: number, url: string, termination: string }
 
 /**
  * Parses the `option httplog` lines (raw format, on HAProxy's stdout) of frontend `frontend`:
- * `<client> [<date>] <frontend> <backend>/<server> <timers> <status> … "<method> <url> <version>"`.
+ * `<client> [<date>] <frontend> <backend>/<server> <timers> <status> <bytes> <req cookie> <resp cookie>
+ * <termination state> … "<method> <url> <version>"`.
  */
 export function loggedRequests (log: string, frontend: string): LoggedRequest[] {
-  const line = new RegExp(`\\] ${frontend} [^/\\s]+/(\\S+) \\S+ (-?\\d+) .*"[A-Z]+ (\\S+) HTTP/[\\d.]+"$`)
+  const line = new RegExp(`\\] ${frontend} [^/\\s]+/(\\S+) \\S+ (-?\\d+) \\S+ \\S+ \\S+ (\\S{4}) .*"[A-Z]+ (\\S+) HTTP/[\\d.]+"$`)
   const out: LoggedRequest[] = []
   for (const l of log.split('\n')) {
     const m = line.exec(l)
-    if (m) out.push({ server: m[1]!, status: Number(m[2]), url: m[3]! })
+    if (m) out.push({ server: m[1]!, status: Number(m[2]), termination: m[3]!, url: m[4]! })
   }
   return out
+}
+
+/** HAProxy's built-in error page (its `errorfile` defaults): `<html><body><h1>503 Service Unavailable</h1>\n…\n</body></html>\n`. */
+const HAPROXY_ERROR_PAGE = /^<html><body><h1>(\d{3}) [^<]+<\/h1>\n[^<]*<\/body><\/html>\n$/
+
+/**
+ * Why a response through the balancer is HAProxy's own and not an instance's, or undefined for an
+ * instance's (checkedFetch's `notTheApi`): one of HAProxy's built-in error pages, sent as HAProxy
+ * sends them (text/html, `cache-control: no-cache`) with the status its heading names. The API never
+ * answers HTML on its routes, so an instance's response cannot pass for one; the test holds each
+ * response told apart here to HAProxy's log, which says who ended that request.
+ */
+export function haproxyOwnAnswer (r: SeenResponse): string | undefined {
+  const body = r.body === undefined ? '' : r.body.toString()
+  const page = HAPROXY_ERROR_PAGE.exec(body)
+  const isPage = page !== null && Number(page[1]) === r.status &&
+    String(r.headers['content-type']) === 'text/html' && String(r.headers['cache-control']) === 'no-cache'
+  return isPage ? `HAProxy's own ${r.status} page: no instance answered this request` : undefined
 }

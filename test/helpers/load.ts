@@ -1,5 +1,7 @@
 // A steady request load for the fault tests: one request every 1000/perSecond ms, whatever the
 // answers take, each recorded with when it was sent and answered.
+import { isMismatch } from './checked-fetch.js'
+import type { ResponseMismatchError } from './openapi-hook.js'
 
 export interface Sample {
   /** ms since the load began */
@@ -18,7 +20,11 @@ export interface Load {
   now: () => number
   /** Requests sent so far (answered or not). */
   sent: () => number
-  /** Stops sending, waits for every request in flight, and returns them all in the order sent. */
+  /**
+   * Stops sending, waits for every request in flight, and returns them all in the order sent; throws
+   * when a response was off openapi.yaml (`request` fetched through checkedFetch, in strict mode), so
+   * that the test running the load fails with the finding rather than count it as a failed request.
+   */
   stop: () => Promise<Sample[]>
 }
 
@@ -27,6 +33,7 @@ export function steadyLoad (request: (signal: AbortSignal) => Promise<Response>,
   const start = performance.now()
   const now = () => performance.now() - start
   const pending: Array<Promise<Sample>> = []
+  const mismatches: ResponseMismatchError[] = []
   const send = async (): Promise<Sample> => {
     const sentAt = now()
     try {
@@ -36,6 +43,7 @@ export function steadyLoad (request: (signal: AbortSignal) => Promise<Response>,
       try { body = JSON.parse(text) } catch {}
       return { sentAt, doneAt: now(), status: res.status, body, retryAfter: res.headers.get('retry-after') }
     } catch (err) {
+      if (isMismatch(err)) mismatches.push(err)
       const e = err as { name?: string, cause?: { code?: string }, message?: string }
       return { sentAt, doneAt: now(), status: 0, error: e.name === 'TimeoutError' ? 'timeout' : e.cause?.code ?? e.message ?? 'failed' }
     }
@@ -46,7 +54,12 @@ export function steadyLoad (request: (signal: AbortSignal) => Promise<Response>,
     sent: () => pending.length,
     stop: async () => {
       clearInterval(timer)
-      return await Promise.all(pending)
+      const samples = await Promise.all(pending)
+      if (mismatches.length > 0) {
+        const findings = [...new Set(mismatches.map((m) => m.message))]
+        throw new Error(`${mismatches.length} of ${samples.length} responses of the load were off openapi.yaml:\n${findings.slice(0, 5).join('\n')}`)
+      }
+      return samples
     }
   }
 }

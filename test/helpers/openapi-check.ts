@@ -106,6 +106,43 @@ export function pathTemplate (route: string): string {
   return trimmed.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 }
 
+/** A fastify route pattern of an OpenAPI path template: `{id}` becomes `:id` (pathTemplate's inverse). */
+export function routePattern (template: string): string {
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1')
+}
+
+/**
+ * The path template of `paths` that a router would choose for a concrete path, as a fastify route
+ * pattern (`/api/v1/users/:id`), or undefined when none fits. For a response seen on the wire, where
+ * the route that answered is not known: a template's literal segment must equal the path's, a
+ * `{param}` takes one non-empty segment; where several fit, the one whose first differing segment is
+ * literal wins, as fastify's router prefers a static segment to a parameter; and one that has
+ * `method` (HEAD: or GET) before one that has not, since fastify keeps a tree per method.
+ */
+export function matchRoute (paths: Record<string, Record<string, unknown>>, method: string, concretePath: string): string | undefined {
+  // The app ignores a trailing slash (routerOptions.ignoreTrailingSlash).
+  const trimmed = concretePath.length > 1 ? concretePath.replace(/\/+$/, '') : concretePath
+  const segments = trimmed.split('/')
+  const m = method.toLowerCase()
+  let best: { template: string, score: string } | undefined
+  for (const [template, item] of Object.entries(paths)) {
+    const parts = template.split('/')
+    if (parts.length !== segments.length) continue
+    // One character a segment, '1' literal and '0' parameter: comparing the strings compares from the left.
+    let score = ''
+    const fits = parts.every((part, i) => {
+      const param = /^\{[A-Za-z0-9_]+\}$/.test(part)
+      score += param ? '0' : '1'
+      return param ? segments[i] !== '' : part === segments[i]
+    })
+    if (!fits) continue
+    const hasMethod = item[m] !== undefined || (m === 'head' && item.get !== undefined)
+    const ranked = (hasMethod ? '1' : '0') + score
+    if (!best || ranked > best.score) best = { template, score: ranked }
+  }
+  return best && routePattern(best.template)
+}
+
 /** A JSON pointer as a URI fragment (RFC 6901 §3, §6). */
 const pointer = (parts: readonly string[]): string =>
   parts.map((p) => '/' + encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('')
@@ -195,6 +232,11 @@ export class ResponseChecker {
       }
     }
     return n
+  }
+
+  /** The operation's route pattern for a path seen on the wire (matchRoute over this document). */
+  routeOf (method: string, concretePath: string): string | undefined {
+    return matchRoute(this.doc.paths ?? {}, method, concretePath)
   }
 
   check (r: SeenResponse): CheckResult {

@@ -59,6 +59,12 @@ export interface WatchOptions {
   fail?: (message: string) => void
 }
 
+/** Report mode: the mismatches appended to `reportFile`, one JSON line each, naming this test file. */
+export function reportMismatches (mismatches: readonly Mismatch[], reportFile = MISMATCH_FILE): void {
+  fs.mkdirSync(path.dirname(reportFile), { recursive: true })
+  fs.appendFileSync(reportFile, mismatches.map((m) => JSON.stringify({ file: testFile, ...m }) + '\n').join(''))
+}
+
 function checkReply (request: FastifyRequest, reply: FastifyReply, payload: unknown, opts: Required<WatchOptions> & { testRoutes: Set<string> }): void {
   const started = process.hrtime.bigint()
   const where = request.url.split('?')[0]!
@@ -85,8 +91,7 @@ function checkReply (request: FastifyRequest, reply: FastifyReply, payload: unkn
   if (result.exempt !== undefined) stats.exempt++
   if (result.exempt !== undefined || result.mismatches.length === 0) return
   if (opts.mode === 'report') {
-    fs.mkdirSync(path.dirname(opts.reportFile), { recursive: true })
-    fs.appendFileSync(opts.reportFile, result.mismatches.map((m) => JSON.stringify({ file: testFile, ...m }) + '\n').join(''))
+    reportMismatches(result.mismatches, opts.reportFile)
   } else if ('_lightMyRequest' in request.raw) {
     pending.set(reply.raw, { mismatches: result.mismatches, where })
   } else {

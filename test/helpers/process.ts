@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import path from 'node:path'
+import { checkedFetch, isMismatch } from './checked-fetch.js'
 
 /** The repository root, where `node --import tsx src/...` resolves. */
 export const ROOT = path.resolve(import.meta.dirname, '..', '..')
@@ -17,14 +18,20 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** Polls GET /health/ready until it answers 200; throws after `timeoutMs`. */
+/**
+ * Polls GET /health/ready until it answers 200; throws after `timeoutMs`. Each answer is checked
+ * against openapi.yaml (checkedFetch): a mismatch is thrown at once, only a refused connection is
+ * waited out.
+ */
 export async function waitReady (port: number, timeoutMs = 60_000): Promise<Response> {
   const end = Date.now() + timeoutMs
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health/ready`)
+      const res = await checkedFetch(`http://127.0.0.1:${port}/health/ready`)
       if (res.status === 200) return res
-    } catch {}
+    } catch (err) {
+      if (isMismatch(err)) throw err
+    }
     if (Date.now() > end) throw new Error(`the server did not become ready on port ${port} within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
