@@ -159,6 +159,17 @@ export async function growOrganization (client: pg.Client, orgId: string, size: 
   return { rows: counts.rows[0]!, ms, totalMs: Math.round(performance.now() - t0) }
 }
 
+/**
+ * `count` plain users (no key, not administrators) in organization `orgId`, e-mails
+ * plain<i>@bench.example: a small org's other members, apart from growOrganization's numbering.
+ */
+export async function addPlainUsers (client: pg.Client, orgId: string, count: number): Promise<void> {
+  await client.query(`
+    INSERT INTO users (id, organization_id, email, name, first_name, last_name, organization_admin, deactivated, created_at, updated_at)
+    SELECT ${ID("'plain' || i")}, $1, 'plain' || i || '@bench.example', 'Plain ' || i, 'Plain', i::text, false, false, now(), now()
+    FROM generate_series(1, $2) AS i`, [orgId, count])
+}
+
 /** Prints a report as aligned lines. */
 export function printGrowth (report: GrowthReport): void {
   for (const [table, count] of Object.entries(report.rows)) {

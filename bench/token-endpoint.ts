@@ -17,6 +17,12 @@
  * sets the purge's PURGE_DUTY, default the product's).
  * BENCH_LOG_LEVEL (the server's LOG_LEVEL, default info: production logging; its lines go to a file in
  * the bench's temporary folder, which is removed at the end).
+ * BENCH_GROWTH_USERS (default 100000; 0 skips): issue 14's cost as work grows. The org holds 10 users
+ * for the main phase; after the others, a phase at 4× the connections, then the org grown (bench/growth.ts:
+ * users, a tenth as many clients, memberships…, five jti rows per user) to BENCH_GROWTH_USERS and a
+ * phase at the main connections; each BENCH_GROWTH_DURATION s (default 10) with assertions pre-signed
+ * for BENCH_GROWTH_RATE a second (default half BENCH_MAX_RATE). It prints tokens/s and p99 of each
+ * over the main phase's (aim: at most 10 % of tokens/s lost at BENCH_GROWTH_USERS users).
  * BENCH_REFERENCE=0 skips the reference: otherwise node-oidc-provider (bench/reference-server.ts,
  * `client_credentials`, ES256 JWT access tokens, in memory) gets the same load after our token
  * phase, and the bench prints our tokens/s over its tokens/s, and our server CPU per token over the
@@ -37,6 +43,7 @@ import pg from 'pg'
 import { connectPostgres } from '../src/db/connect.js'
 import { DEFAULT_PURGE_DUTY, purgeExpiredOnce } from '../src/services/purge.js'
 import { PURGE_BATCH } from '../src/store/db.js'
+import { addPlainUsers, growOrganization, growthSize, printGrowth, type GrowthReport } from './growth.js'
 import { coreSpeed, cpuShares, cpuTicks } from './host.js'
 import type { LoadJob, LoadResult } from './load.js'
 import { BenchError, fail, freePort, ROOT, runNode } from './process.js'
@@ -64,6 +71,12 @@ const PURGE_ROWS = intEnv('BENCH_PURGE_ROWS', 0, 0)
 const PURGE_DUTY = env.BENCH_PURGE_DUTY === undefined ? DEFAULT_PURGE_DUTY : Number(env.BENCH_PURGE_DUTY)
 const PURGE_BATCH_ROWS = intEnv('BENCH_PURGE_BATCH', PURGE_BATCH)
 const REFERENCE = env.BENCH_REFERENCE !== '0'
+const GROWTH_USERS = intEnv('BENCH_GROWTH_USERS', 100_000, 0)
+const GROWTH_DURATION = intEnv('BENCH_GROWTH_DURATION', 10)
+const GROWTH_RATE = intEnv('BENCH_GROWTH_RATE', Math.max(1, Math.floor(MAX_RATE / 2)))
+const SMALL_ORG_USERS = 10
+const MANY_CONNECTIONS_PHASE = 'token, 4x connections'
+const GROWN_PHASE = 'token, org grown'
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -382,19 +395,34 @@ async function main (): Promise<number> {
     const userKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const pubFile = path.join(dir, 'user.pem')
     fs.writeFileSync(pubFile, userKey.publicKey.export({ type: 'spki', format: 'pem' }))
-    cli(['org', 'create', ORG, '--admin-email', 'admin@bench.example'], serverEnv)
+    const orgId = (cli(['org', 'create', ORG, '--admin-email', 'admin@bench.example'], serverEnv) as { organization_id: string }).organization_id
     cli(['user', 'create', '--org', ORG, '--email', EMAIL, '--public-key', pubFile], serverEnv)
     const client = cli(['client', 'create', '--org', ORG, '--name', 'bench', '--jwt-grant'], serverEnv) as { id: string, secret: string }
 
     const warmCount = WARMUP * MAX_RATE
     const mainCount = DURATION * MAX_RATE
     const purgeCount = PURGE_ROWS > 0 ? 2 * mainCount : 0
+    const growthCount = GROWTH_USERS > 0 ? GROWTH_DURATION * GROWTH_RATE : 0
     const t0 = Date.now()
-    console.log(`signing ${warmCount + mainCount + purgeCount + 1} RS256 assertions (not timed)...`)
+    console.log(`signing ${warmCount + mainCount + purgeCount + 2 * growthCount + 1} RS256 assertions (not timed)...`)
     const pem = userKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-    const assertions = await signAssertions(pem, warmCount + mainCount + purgeCount + 1, client.id)
+    const assertions = await signAssertions(pem, warmCount + mainCount + purgeCount + 2 * growthCount + 1, client.id)
     console.log(`  signed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     const spare = assertions.pop()!
+    const manyConnectionsFile = path.join(dir, 'many-connections.txt')
+    const grownFile = path.join(dir, 'grown.txt')
+    if (growthCount > 0) {
+      fs.writeFileSync(manyConnectionsFile, assertions.splice(-growthCount).map((a) => tokenForm(client.id, a)).join('\n'))
+      fs.writeFileSync(grownFile, assertions.splice(-growthCount).map((a) => tokenForm(client.id, a)).join('\n'))
+    }
+    // The main phase's org: the administrator, the load's user and plain users up to SMALL_ORG_USERS.
+    const dbClient = new pg.Client({ connectionString: dbUrl.toString() })
+    await dbClient.connect()
+    try {
+      await addPlainUsers(dbClient, orgId, SMALL_ORG_USERS - 2)
+    } finally {
+      await dbClient.end()
+    }
     const warmFile = path.join(dir, 'warm.txt')
     const mainFile = path.join(dir, 'main.txt')
     fs.writeFileSync(warmFile, assertions.slice(0, warmCount).map((a) => tokenForm(client.id, a)).join('\n'))
@@ -445,6 +473,7 @@ async function main (): Promise<number> {
     }
 
     const phases: Phase[] = []
+    const profileWindows: Array<{ name: string, startUs: number, endUs: number }> = []
     const measure = async (name: string, job: LoadJob): Promise<void> => {
       console.log(`${name}: ${job.duration} s at ${job.connections} connections...`)
       const cpu0 = cpuMs(pid)
@@ -452,7 +481,10 @@ async function main (): Promise<number> {
       const pg0 = await backendCpuMs(admin, dbName)
       const ticks0 = cpuTicks()
       const traced0 = { ...receiver?.received }
+      const started = process.hrtime.bigint() / 1000n
       const { value: result, peakKb } = await sampled(pid, async () => await load(job, dir, name))
+      // The server's profile counts time on the same monotonic clock (µs): scripts/profile-top.mjs cuts a phase out by these.
+      if (env.BENCH_CPU_PROF) profileWindows.push({ name, startUs: Number(started), endUs: Number(process.hrtime.bigint() / 1000n) })
       if (receiver) {
         const { exports, bytes } = receiver.received
         console.log(`  traces: ${exports - (traced0.exports ?? 0)} exports, ${((bytes - (traced0.bytes ?? 0)) / Math.max(1, result.requests)).toFixed(0)} bytes per request`)
@@ -476,8 +508,29 @@ async function main (): Promise<number> {
         async () => { await measure(PURGE_CONTROL_PHASE, { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: controlFile }) },
         async () => { await measure('token during purge', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: purgeFile }) })
       : undefined
+    let grownBy: GrowthReport | undefined
+    if (growthCount > 0) {
+      await measure(MANY_CONNECTIONS_PHASE, { url: `${oauth}/token`, connections: 4 * CONNECTIONS, duration: GROWTH_DURATION, headers: form, bodiesFile: manyConnectionsFile })
+      console.log(`growing the org to ${GROWTH_USERS} users (bench/growth.ts)...`)
+      const grower = new pg.Client({ connectionString: dbUrl.toString() })
+      await grower.connect()
+      try {
+        const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
+        grownBy = await growOrganization(grower, orgId, growthSize(GROWTH_USERS), otherKey)
+      } finally {
+        await grower.end()
+      }
+      printGrowth(grownBy)
+      await measure(GROWN_PHASE, { url: `${oauth}/token`, connections: CONNECTIONS, duration: GROWTH_DURATION, headers: form, bodiesFile: grownFile })
+    }
 
     const mem = memory(pid)
+    if (profileWindows.length > 0) {
+      const file = path.join(path.resolve(env.BENCH_CPU_PROF!), `phases-${pid}.json`)
+      fs.writeFileSync(file, JSON.stringify(profileWindows))
+      console.log(`profile: the server's CPU profile goes to ${path.resolve(env.BENCH_CPU_PROF!)} when it stops; its phases in ${file} ` +
+        `(node scripts/profile-top.mjs <profile> ${file} '${phases[0]?.name ?? ''}')`)
+    }
     console.log('')
     printTable(phases)
     const ours = phases.find((p) => p.name === 'jwt-bearer token')!
@@ -498,6 +551,15 @@ async function main (): Promise<number> {
         `tokens/s ${during.rps.toFixed(0)} / ${before.rps.toFixed(0)}`)
       if (purge.removed < PURGE_ROWS) console.log(`INVALID: the purge removed ${purge.removed} of ${PURGE_ROWS} rows`)
     }
+    if (grownBy) {
+      const many = phases.find((p) => p.name === MANY_CONNECTIONS_PHASE)!.result
+      const grown = phases.find((p) => p.name === GROWN_PHASE)!.result
+      const base = ours.result
+      console.log(`${4 * CONNECTIONS} connections over ${CONNECTIONS}, ${SMALL_ORG_USERS} users: tokens/s ${many.rps.toFixed(0)} / ${base.rps.toFixed(0)} = ${(many.rps / base.rps).toFixed(2)}; ` +
+        `p99 ${many.p99.toFixed(1)} / ${base.p99.toFixed(1)} ms = ${(many.p99 / base.p99).toFixed(2)}`)
+      console.log(`${grownBy.rows.users} users over ${SMALL_ORG_USERS}, ${CONNECTIONS} connections: tokens/s ${grown.rps.toFixed(0)} / ${base.rps.toFixed(0)} = ${(grown.rps / base.rps).toFixed(2)} (aim: at least 0.90); ` +
+        `p99 ${grown.p99.toFixed(1)} / ${base.p99.toFixed(1)} ms = ${(grown.p99 / base.p99).toFixed(2)}`)
+    }
     console.log(`server VmHWM (peak RSS over its life): ${((mem?.hwm ?? NaN) / 1024).toFixed(0)} MB; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     let valid = true
     if (receiver && receiver.received.exports === 0) {
@@ -506,7 +568,7 @@ async function main (): Promise<number> {
     }
     for (const p of phases) {
       const r = p.result
-      if (r.exhausted) console.log(`note: ${p.name} used all ${DURATION * MAX_RATE} pre-signed assertions in ${r.seconds} s (raise BENCH_MAX_RATE)`)
+      if (r.exhausted) console.log(`note: ${p.name} used all its pre-signed assertions in ${r.seconds} s (raise ${p.name === MANY_CONNECTIONS_PHASE || p.name === GROWN_PHASE ? 'BENCH_GROWTH_RATE' : 'BENCH_MAX_RATE'})`)
       if (r.non2xx + r.errors + r.timeouts > 0) {
         valid = false
         console.log(`INVALID: ${p.name} had ${r.non2xx} non-2xx answers ${JSON.stringify(r.statusCodes)}, ${r.errors} connection errors, ${r.timeouts} timeouts`)
