@@ -27,7 +27,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { BenchError, fail, freePort, ROOT, runNode } from './process.js'
+import { benchServerEnv, BenchError, printMachineAndBuild, createBenchDatabase, fail, freePort, ROOT, runNode } from './process.js'
 
 const env = process.env
 const PG_URL = env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -115,29 +115,15 @@ async function main (): Promise<number> {
   const instances: Instance[] = []
   let created = false
   try {
-    console.log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`)
-    if (env.BENCH_SKIP_BUILD !== '1') runNode([path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], env, 'the build')
+    printMachineAndBuild()
     await admin.connect()
-    await admin.query(`CREATE DATABASE ${dbName}`)
+    const dbUrl = await createBenchDatabase(admin, PG_URL, dbName)
     created = true
-    const dbUrl = new URL(PG_URL)
-    dbUrl.pathname = `/${dbName}`
-    const serverEnv: NodeJS.ProcessEnv = {
-      ...env,
-      DATABASE_URL: dbUrl.toString(),
-      SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      LOG_LEVEL: 'warn',
-      // Back-to-back requests from one address and one client: no limit may answer for B.
-      TOKEN_RATE_LIMIT_PER_MINUTE: '0',
-      // The machine is shared: another worker's burst must not turn into the guard's 503s here.
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-      BOOTSTRAP: 'false',
+    const serverEnv = benchServerEnv(dbUrl, dir, {
       MIGRATE_ON_START: 'false',
-      HOST: '127.0.0.1',
       // One URL for both, as behind a load balancer: the CLI's admin token is for it, and each instance accepts it.
-      PUBLIC_URL: 'http://auth.bench.example',
-      DATA_DIR: dir
-    }
+      PUBLIC_URL: 'http://auth.bench.example'
+    })
     const cli = (args: string[]) => runNode(['dist/cli/main.js', ...args], serverEnv, `aoc-auth ${args.slice(0, 2).join(' ')}`)
     let userKey = rsaKey()
     fs.writeFileSync(path.join(dir, 'user.pem'), publicPem(userKey))

@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads'
 import pg from 'pg'
 import { growOrganization, growthSize, printGrowth } from './growth.js'
 import type { LoadJob, LoadResult } from './load.js'
-import { BenchError, fail, freePort, ROOT, runNode } from './process.js'
+import { benchServerEnv, BenchError, printMachineAndBuild, createBenchDatabase, fail, freePort, ROOT, runNode } from './process.js'
 
 const env = process.env
 const PG_URL = env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -106,30 +106,17 @@ async function main (): Promise<number> {
   let server: ChildProcess | undefined
   let created = false
   try {
-    console.log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`)
-    if (env.BENCH_SKIP_BUILD !== '1') runNode([path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], env, 'the build')
+    printMachineAndBuild()
     await admin.connect()
-    await admin.query(`CREATE DATABASE ${dbName}`)
+    const dbUrl = await createBenchDatabase(admin, PG_URL, dbName)
     created = true
-    const dbUrl = new URL(PG_URL)
-    dbUrl.pathname = `/${dbName}`
     const port = await freePort()
-    const serverEnv: NodeJS.ProcessEnv = {
-      ...env,
-      DATABASE_URL: dbUrl.toString(),
-      SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      LOG_LEVEL: 'warn',
-      TOKEN_RATE_LIMIT_PER_MINUTE: '0',
-      // The machine is shared: another worker's burst must not turn into the guard's 503s here.
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-      BOOTSTRAP: 'false',
+    const serverEnv = benchServerEnv(dbUrl, dir, {
       MIGRATE_ON_START: 'true',
       REQUIRE_JTI: 'true',
       PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      DATA_DIR: dir
-    }
+      PUBLIC_URL: `http://127.0.0.1:${port}`
+    })
     const cli = (args: string[]) => runNode(['dist/cli/main.js', ...args], serverEnv, `aoc-auth ${args.slice(0, 2).join(' ')}`)
     const userKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const publicPem = userKey.publicKey.export({ type: 'spki', format: 'pem' }).toString()
@@ -154,7 +141,7 @@ async function main (): Promise<number> {
     await tokenLoad('warm-up', dir, tokenUrl, client.id, await sign(privatePem, RATE, client.id, [EMAIL]))
     const small = await oneUser('small, one user')
 
-    const pgc = new pg.Client({ connectionString: dbUrl.toString() })
+    const pgc = new pg.Client({ connectionString: dbUrl })
     await pgc.connect()
     const orgId = (await pgc.query<{ id: string }>('SELECT id FROM organizations WHERE name = $1', [ORG])).rows[0]!.id
     console.log(`growing organization ${ORG} to ${USERS} more users (load average ${os.loadavg()[0]!.toFixed(2)})...`)
