@@ -28,6 +28,7 @@ export class RowCache<C, V> {
 
   constructor (private readonly load: (context: C) => Promise<V | undefined>, ttlMs: number, max: number, private readonly name = 'rows') {
     this.ttl = ttlMs
+    this.counted = { hit: cacheLookups.labels(name, 'hit'), miss: cacheLookups.labels(name, 'miss'), shared: cacheLookups.labels(name, 'shared') }
     this.lru = new LRUCache<string, { row: V | undefined }, C>({
       max,
       ttl: ttlMs,
@@ -35,7 +36,17 @@ export class RowCache<C, V> {
     })
   }
 
+  /** The counters of this cache's lookups, by result, bound once (a label lookup per request is not free). */
+  private readonly counted: Record<'hit' | 'miss' | 'shared', { inc: () => void }>
+
   async get (key: string, context: C): Promise<V | undefined> {
+    // The common case, a fresh entry, without fetch's bookkeeping. lru-cache's get() answers
+    // undefined for a load under way or an expired entry: those go through fetch below.
+    const cached = this.lru.get(key)
+    if (cached !== undefined) {
+      this.counted.hit.inc()
+      return cached.row
+    }
     const generation = this.generation
     try {
       // lru-cache types the options by whether C may be undefined; a generic C satisfies neither branch.
@@ -48,7 +59,7 @@ export class RowCache<C, V> {
         if (n === 0) this.loading.delete(key)
         else this.loading.set(key, n)
       })
-      cacheLookups.inc({ cache: this.name, result: status.fetch === 'hit' ? 'hit' : status.fetch === 'inflight' ? 'shared' : 'miss' })
+      this.counted[status.fetch === 'hit' ? 'hit' : status.fetch === 'inflight' ? 'shared' : 'miss'].inc()
       return found?.row
     } catch (err) {
       if (generation !== this.generation) return await this.load(context)
