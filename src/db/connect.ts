@@ -5,7 +5,7 @@ import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import { PGLITE_EXTENSIONS } from './pglite-extensions.js'
-import { PgliteThread, type ThreadStart } from './pglite-thread.js'
+import { PgliteThread, PgliteThreadDialect, type ThreadStart } from './pglite-thread.js'
 import type { Database } from './schema.js'
 
 export { PGLITE_EXTENSIONS }
@@ -85,12 +85,11 @@ export async function connectPglite (dataDir?: string, pglite?: PGlite): Promise
  * Opens the embedded PostgreSQL in a worker thread of its own (EMBEDDED_DB_THREAD=worker): its SQL
  * runs beside the event loop instead of on it, so a slow statement delays the statements queued
  * behind it, not every request. `start.dataDir` undefined keeps it in memory (tests, from
- * `start.loadDataDir` when given). Statements go one connection at a time, as with connectPglite.
+ * `start.loadDataDir` when given). A transaction has the session to itself, as with connectPglite.
  */
 export async function connectPgliteWorker (start: ThreadStart = {}): Promise<DbHandle> {
   if (start.dataDir) await fs.mkdir(path.dirname(start.dataDir), { recursive: true })
   const thread = await PgliteThread.start(start)
-  // The dialect's driver calls only query() and close(), which the thread offers with PGlite's shapes.
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(thread as unknown as PGlite) })
+  const db = new Kysely<Database>({ dialect: new PgliteThreadDialect(thread) })
   return { db, kind: 'pglite', close: () => db.destroy() }
 }

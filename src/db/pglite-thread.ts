@@ -1,4 +1,8 @@
 import { Worker } from 'node:worker_threads'
+import {
+  CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler,
+  type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult, type TransactionSettings
+} from 'kysely'
 
 /** What the database's thread opens: a folder, or (tests) an in-memory copy of a dumped one. */
 export interface ThreadStart {
@@ -7,9 +11,13 @@ export interface ThreadStart {
   loadDataDir?: Uint8Array
 }
 
-/** A message to the thread: one statement, or close. */
+/**
+ * A message to the thread: a statement of connection `conn` (`tx` marks the statements that open and
+ * end its transaction), a connection let go (no reply), or close.
+ */
 export type ThreadRequest =
-  | { id: number, op: 'query', sql: string, params: unknown[] }
+  | { id: number, op: 'query', conn: number, sql: string, params: unknown[], tx?: 'begin' | 'end' }
+  | { id: number, op: 'release', conn: number }
   | { id: number, op: 'close' }
 
 /** The thread's answer to request `id` (0: the start); an error comes as its plain fields. */
@@ -41,10 +49,9 @@ function rebuilt (fields: Record<string, unknown>): Error {
 }
 
 /**
- * PGlite in a worker thread (pglite-worker.ts), with the two methods kysely-pglite-dialect's driver
- * calls: `query` and `close`. The driver still hands out one connection at a time, so transactions
- * are serialized exactly as with PGlite on the main thread; this class only carries each statement
- * across and its rows back (structured clone keeps Date, Uint8Array and bigint as PGlite made them).
+ * PGlite in a worker thread (pglite-worker.ts): carries each statement across and its rows back
+ * (structured clone keeps Date, Uint8Array and bigint as PGlite made them), and PGlite's errors
+ * with their fields.
  */
 export class PgliteThread {
   private readonly pending = new Map<number, Pending>()
@@ -85,12 +92,17 @@ export class PgliteThread {
     return thread
   }
 
-  /** Runs one statement in the thread; PGlite's result shape (rows, affectedRows). */
-  async query (sql: string, params: unknown[] = []): Promise<{ rows: unknown[], affectedRows?: number }> {
+  /** Runs one statement of connection `conn` in the thread; PGlite's result shape (rows, affectedRows). */
+  async query (conn: number, sql: string, params: readonly unknown[], tx?: 'begin' | 'end'): Promise<{ rows: unknown[], affectedRows?: number }> {
     if (this.closed) throw new Error(CLOSED)
-    const reply = await this.send({ id: this.nextId++, op: 'query', sql, params })
+    const reply = await this.send({ id: this.nextId++, op: 'query', conn, sql, params: [...params], ...(tx ? { tx } : {}) })
     if (!reply.ok) throw rebuilt(reply.error)
     return { rows: reply.rows ?? [], ...(reply.affectedRows !== undefined ? { affectedRows: reply.affectedRows } : {}) }
+  }
+
+  /** Tells the thread that connection `conn` is let go; nothing to wait for. */
+  release (conn: number): void {
+    if (!this.closed) this.worker.postMessage({ id: this.nextId++, op: 'release', conn } satisfies ThreadRequest)
   }
 
   /** Closes the database (after the statements already sent) and ends the thread. */
@@ -123,4 +135,68 @@ export class PgliteThread {
   private idle (): void {
     if (this.pending.size === 0) this.worker.unref()
   }
+}
+
+/** One kysely connection: a number the thread tells statements apart by, nothing held. */
+class ThreadConnection implements DatabaseConnection {
+  constructor (private readonly thread: PgliteThread, readonly id: number) {}
+
+  async executeQuery<R> (query: CompiledQuery, tx?: 'begin' | 'end'): Promise<QueryResult<R>> {
+    const result = await this.thread.query(this.id, query.sql, query.parameters, tx)
+    // As kysely-pglite-dialect reports it: a count only when PGlite gives a non-zero one.
+    return { rows: result.rows as R[], ...(result.affectedRows ? { numAffectedRows: BigInt(result.affectedRows) } : {}) }
+  }
+
+  async * streamQuery<R> (): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported on the embedded database')
+  }
+}
+
+/**
+ * kysely's driver for PgliteThread. kysely-pglite-dialect's driver lends its one connection to one
+ * caller at a time, so every statement waits for the event loop to hand the connection on: with
+ * the database in another thread, that thread then idles while the event loop is busy (signing a
+ * token). Here a connection costs nothing, every statement is sent at once, and the thread itself
+ * gives a transaction the session to itself (pglite-worker.ts). What callers see is what they saw:
+ * a transaction's statements are never interleaved with another's, and one statement runs at a time.
+ */
+class ThreadDriver implements Driver {
+  private nextConn = 1
+  constructor (private readonly thread: PgliteThread) {}
+
+  async init (): Promise<void> {}
+
+  async acquireConnection (): Promise<DatabaseConnection> {
+    return new ThreadConnection(this.thread, this.nextConn++)
+  }
+
+  async beginTransaction (conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const begin = settings.isolationLevel ? `start transaction isolation level ${settings.isolationLevel}` : 'begin'
+    await (conn as ThreadConnection).executeQuery(CompiledQuery.raw(begin), 'begin')
+  }
+
+  async commitTransaction (conn: DatabaseConnection): Promise<void> {
+    await (conn as ThreadConnection).executeQuery(CompiledQuery.raw('commit'), 'end')
+  }
+
+  async rollbackTransaction (conn: DatabaseConnection): Promise<void> {
+    await (conn as ThreadConnection).executeQuery(CompiledQuery.raw('rollback'), 'end')
+  }
+
+  async releaseConnection (conn: DatabaseConnection): Promise<void> {
+    this.thread.release((conn as ThreadConnection).id)
+  }
+
+  async destroy (): Promise<void> {
+    await this.thread.close()
+  }
+}
+
+/** The kysely dialect of the embedded database in its thread: PostgreSQL's SQL, ThreadDriver. */
+export class PgliteThreadDialect implements Dialect {
+  constructor (private readonly thread: PgliteThread) {}
+  createAdapter () { return new PostgresAdapter() }
+  createDriver (): Driver { return new ThreadDriver(this.thread) }
+  createQueryCompiler () { return new PostgresQueryCompiler() }
+  createIntrospector (db: Kysely<unknown>) { return new PostgresIntrospector(db) }
 }

@@ -39,23 +39,58 @@ try {
   process.exit(1)
 }
 
-// One statement at a time, in the order sent: PGlite is one session, and the sender
-// (db/pglite-thread.ts, through kysely-pglite-dialect's driver) already keeps a transaction's
-// statements together. PGlite queues concurrent calls itself; awaiting keeps the replies in order.
-let chain: Promise<void> = Promise.resolve()
+// PGlite is one session, so a transaction must have it to itself: from the `begin` of connection
+// `owner` to its commit or rollback, only that connection's statements run, and the others wait here
+// in the order they came. Outside a transaction, statements of every connection run in the order
+// they came, back to back, without waiting for the event loop's thread between two of them.
+const queue: ThreadRequest[] = []
+let owner: number | undefined
+let running = false
+
+/** Whether `req` may run now: close and release always; a statement outside someone else's transaction. */
+const runnable = (req: ThreadRequest) => req.op !== 'query' || owner === undefined || req.conn === owner
+
+async function run (req: ThreadRequest): Promise<void> {
+  if (req.op === 'close') {
+    await db.close().catch(() => {})
+    reply({ id: req.id, ok: true })
+    port.close()
+    return
+  }
+  if (req.op === 'release') {
+    // A connection let go inside its transaction (kysely commits or rolls back first; this is the
+    // safety net): the transaction is rolled back so that the session is free again.
+    if (owner === req.conn) {
+      owner = undefined
+      await db.query('rollback').catch(() => {})
+    }
+    return
+  }
+  try {
+    const result = await db.query(req.sql, req.params)
+    if (req.tx === 'begin') owner = req.conn
+    reply({ id: req.id, ok: true, rows: result.rows as unknown[], affectedRows: result.affectedRows })
+  } catch (err) {
+    reply({ id: req.id, ok: false, error: plainError(err) })
+  } finally {
+    // A commit or rollback ends the transaction even when it fails (PostgreSQL rolls back then).
+    if (req.tx === 'end' && owner === req.conn) owner = undefined
+  }
+}
+
+function pump (): void {
+  if (running) return
+  const i = queue.findIndex(runnable)
+  if (i < 0) return
+  const [req] = queue.splice(i, 1)
+  running = true
+  run(req!).finally(() => {
+    running = false
+    pump()
+  }).catch(() => {})
+}
+
 port.on('message', (req: ThreadRequest) => {
-  chain = chain.then(async () => {
-    if (req.op === 'close') {
-      await db.close().catch(() => {})
-      reply({ id: req.id, ok: true })
-      port.close()
-      return
-    }
-    try {
-      const result = await db.query(req.sql, req.params)
-      reply({ id: req.id, ok: true, rows: result.rows as unknown[], affectedRows: result.affectedRows })
-    } catch (err) {
-      reply({ id: req.id, ok: false, error: plainError(err) })
-    }
-  })
+  queue.push(req)
+  pump()
 })
