@@ -22,6 +22,9 @@
  * phase, and the bench prints our tokens/s over its tokens/s, and our server CPU per token over the
  * crypto cost per token (one RS256 verification and one ES256 signature on one core, this run):
  * the two ratios of issue 14, which compare across hosts where absolute figures do not.
+ * BENCH_EMBEDDED=worker|main runs the server on the embedded database instead (a fresh DATA_DIR, no
+ * PostgreSQL needed), with EMBEDDED_DB_THREAD set to it; the pg columns (CPU, transactions) are then
+ * 0, the database's CPU being the server's own, and BENCH_PURGE_ROWS is refused.
  * Other variables (DB_POOL_MAX, SIGNING_ALG, OTEL_EXPORTER_OTLP_PROTOCOL...) pass through to the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -64,6 +67,15 @@ const PURGE_ROWS = intEnv('BENCH_PURGE_ROWS', 0, 0)
 const PURGE_DUTY = env.BENCH_PURGE_DUTY === undefined ? DEFAULT_PURGE_DUTY : Number(env.BENCH_PURGE_DUTY)
 const PURGE_BATCH_ROWS = intEnv('BENCH_PURGE_BATCH', PURGE_BATCH)
 const REFERENCE = env.BENCH_REFERENCE !== '0'
+const EMBEDDED = env.BENCH_EMBEDDED
+if (EMBEDDED !== undefined && EMBEDDED !== 'worker' && EMBEDDED !== 'main') {
+  console.error(`bench failed: BENCH_EMBEDDED must be worker or main, got '${EMBEDDED}'`)
+  process.exit(2)
+}
+if (EMBEDDED && PURGE_ROWS > 0) {
+  console.error('bench failed: BENCH_PURGE_ROWS needs PostgreSQL (unset BENCH_EMBEDDED)')
+  process.exit(2)
+}
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -348,20 +360,22 @@ async function main (): Promise<number> {
     }
     if (!fs.existsSync(path.join(ROOT, 'dist/server.js'))) fail('dist/server.js is missing: build first')
 
-    try {
-      await admin.connect()
-    } catch (err) {
-      fail(`cannot connect to PostgreSQL at ${PG_URL} (set BENCH_PG_URL): ${err instanceof Error ? err.message : String(err)}`)
+    if (!EMBEDDED) {
+      try {
+        await admin.connect()
+      } catch (err) {
+        fail(`cannot connect to PostgreSQL at ${PG_URL} (set BENCH_PG_URL): ${err instanceof Error ? err.message : String(err)}`)
+      }
+      await admin.query(`CREATE DATABASE ${dbName}`)
+      dbCreated = true
     }
-    await admin.query(`CREATE DATABASE ${dbName}`)
-    dbCreated = true
     const dbUrl = new URL(PG_URL)
     dbUrl.pathname = `/${dbName}`
     const port = await freePort()
     if (TRACE) receiver = await otlpReceiver()
     const serverEnv: NodeJS.ProcessEnv = {
       ...env,
-      DATABASE_URL: dbUrl.toString(),
+      ...(EMBEDDED ? { EMBEDDED_DB_THREAD: EMBEDDED } : { DATABASE_URL: dbUrl.toString() }),
       SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       // Production logging (issue 14's aims are at info); the lines go to a file, as to a collector.
       LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'info',
@@ -375,6 +389,10 @@ async function main (): Promise<number> {
       DATA_DIR: dir,
       ...(PURGE_ROWS > 0 ? { PURGE_INTERVAL: '0' } : {}),
       ...(receiver ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } : {})
+    }
+    if (EMBEDDED) {
+      delete serverEnv.DATABASE_URL
+      console.log(`embedded database, EMBEDDED_DB_THREAD=${EMBEDDED}`)
     }
     if (receiver) console.log(`tracing on: the server exports to ${receiver.url} (${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'})`)
 
@@ -448,8 +466,9 @@ async function main (): Promise<number> {
     const measure = async (name: string, job: LoadJob): Promise<void> => {
       console.log(`${name}: ${job.duration} s at ${job.connections} connections...`)
       const cpu0 = cpuMs(pid)
-      const tx0 = await transactions(admin, dbName)
-      const pg0 = await backendCpuMs(admin, dbName)
+      // On the embedded database there is no server to ask: its CPU is the server process's own.
+      const tx0 = EMBEDDED ? 0 : await transactions(admin, dbName)
+      const pg0 = EMBEDDED ? new Map<number, number>() : await backendCpuMs(admin, dbName)
       const ticks0 = cpuTicks()
       const traced0 = { ...receiver?.received }
       const { value: result, peakKb } = await sampled(pid, async () => await load(job, dir, name))
@@ -462,10 +481,10 @@ async function main (): Promise<number> {
       const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
       const cpuPerReq = cpu / Math.max(1, result.requests)
       const sysShare = (cpu1.sys - cpu0.sys) / cpu
-      const pgPerReq = backendCpuSince(pg0, await backendCpuMs(admin, dbName)) / Math.max(1, result.requests)
+      const pgPerReq = EMBEDDED ? 0 : backendCpuSince(pg0, await backendCpuMs(admin, dbName)) / Math.max(1, result.requests)
       // The statistics collector lags by up to a second.
-      await new Promise((resolve) => setTimeout(resolve, 1100))
-      const txPerReq = (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
+      if (!EMBEDDED) await new Promise((resolve) => setTimeout(resolve, 1100))
+      const txPerReq = EMBEDDED ? 0 : (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
       phases.push({ name, result, peakKb, cpuPerReq, sysShare, pgPerReq, txPerReq, ...(host ? { host } : {}) })
     }
     await measure('jwt-bearer token', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: mainFile })
