@@ -105,7 +105,10 @@ export class PgliteThread {
     if (!this.closed) this.worker.postMessage({ id: this.nextId++, op: 'release', conn } satisfies ThreadRequest)
   }
 
-  /** Closes the database (after the statements already sent) and ends the thread. */
+  /**
+   * Closes the database and ends the thread: after the statements already sent that may run; one
+   * that waits for a transaction still open then fails as "PGlite is closed".
+   */
   async close (): Promise<void> {
     if (!this.closed) {
       this.closed = true
