@@ -22,12 +22,16 @@
  * users, a tenth as many clients, memberships…, five jti rows per user) to BENCH_GROWTH_USERS and a
  * phase at the main connections; each BENCH_GROWTH_DURATION s (default 10) with assertions pre-signed
  * for BENCH_GROWTH_RATE a second (default half BENCH_MAX_RATE). It prints tokens/s and p99 of each
- * over the main phase's (aim: at most 10 % of tokens/s lost at BENCH_GROWTH_USERS users).
+ * over the main phase's (aim: at most 10 % of tokens/s lost at BENCH_GROWTH_USERS users). PostgreSQL only:
+ * with BENCH_EMBEDDED the org keeps its two users and these phases are left out.
  * BENCH_REFERENCE=0 skips the reference: otherwise node-oidc-provider (bench/reference-server.ts,
  * `client_credentials`, ES256 JWT access tokens, in memory) gets the same load after our token
  * phase, and the bench prints our tokens/s over its tokens/s, and our server CPU per token over the
  * crypto cost per token (one RS256 verification and one ES256 signature on one core, this run):
  * the two ratios of issue 14, which compare across hosts where absolute figures do not.
+ * BENCH_EMBEDDED=worker|main runs the server on the embedded database instead (a fresh DATA_DIR, no
+ * PostgreSQL needed), with EMBEDDED_DB_THREAD set to it; the pg columns (CPU, transactions) are then
+ * 0, the database's CPU being the server's own, and BENCH_PURGE_ROWS is refused.
  * Other variables (DB_POOL_MAX, SIGNING_ALG, OTEL_EXPORTER_OTLP_PROTOCOL...) pass through to the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -77,6 +81,15 @@ const GROWTH_RATE = intEnv('BENCH_GROWTH_RATE', Math.max(1, Math.floor(MAX_RATE 
 const SMALL_ORG_USERS = 10
 const MANY_CONNECTIONS_PHASE = 'token, 4x connections'
 const GROWN_PHASE = 'token, org grown'
+const EMBEDDED = env.BENCH_EMBEDDED
+if (EMBEDDED !== undefined && EMBEDDED !== 'worker' && EMBEDDED !== 'main') {
+  console.error(`bench failed: BENCH_EMBEDDED must be worker or main, got '${EMBEDDED}'`)
+  process.exit(2)
+}
+if (EMBEDDED && PURGE_ROWS > 0) {
+  console.error('bench failed: BENCH_PURGE_ROWS needs PostgreSQL (unset BENCH_EMBEDDED)')
+  process.exit(2)
+}
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const ASCLI_AUD = 'https://api.asperafiles.com/api/v1/oauth2/token'
@@ -361,20 +374,22 @@ async function main (): Promise<number> {
     }
     if (!fs.existsSync(path.join(ROOT, 'dist/server.js'))) fail('dist/server.js is missing: build first')
 
-    try {
-      await admin.connect()
-    } catch (err) {
-      fail(`cannot connect to PostgreSQL at ${PG_URL} (set BENCH_PG_URL): ${err instanceof Error ? err.message : String(err)}`)
+    if (!EMBEDDED) {
+      try {
+        await admin.connect()
+      } catch (err) {
+        fail(`cannot connect to PostgreSQL at ${PG_URL} (set BENCH_PG_URL): ${err instanceof Error ? err.message : String(err)}`)
+      }
+      await admin.query(`CREATE DATABASE ${dbName}`)
+      dbCreated = true
     }
-    await admin.query(`CREATE DATABASE ${dbName}`)
-    dbCreated = true
     const dbUrl = new URL(PG_URL)
     dbUrl.pathname = `/${dbName}`
     const port = await freePort()
     if (TRACE) receiver = await otlpReceiver()
     const serverEnv: NodeJS.ProcessEnv = {
       ...env,
-      DATABASE_URL: dbUrl.toString(),
+      ...(EMBEDDED ? { EMBEDDED_DB_THREAD: EMBEDDED } : { DATABASE_URL: dbUrl.toString() }),
       SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       // Production logging (issue 14's aims are at info); the lines go to a file, as to a collector.
       LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'info',
@@ -389,6 +404,10 @@ async function main (): Promise<number> {
       ...(PURGE_ROWS > 0 ? { PURGE_INTERVAL: '0' } : {}),
       ...(receiver ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } : {})
     }
+    if (EMBEDDED) {
+      delete serverEnv.DATABASE_URL
+      console.log(`embedded database, EMBEDDED_DB_THREAD=${EMBEDDED}`)
+    }
     if (receiver) console.log(`tracing on: the server exports to ${receiver.url} (${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'})`)
 
     // Set-up through the ops CLI, as an operator would.
@@ -402,7 +421,8 @@ async function main (): Promise<number> {
     const warmCount = WARMUP * MAX_RATE
     const mainCount = DURATION * MAX_RATE
     const purgeCount = PURGE_ROWS > 0 ? 2 * mainCount : 0
-    const growthCount = GROWTH_USERS > 0 ? GROWTH_DURATION * GROWTH_RATE : 0
+    // The growth writes with SQL beside the server: PostgreSQL only (the embedded database has one writer, the server).
+    const growthCount = GROWTH_USERS > 0 && !EMBEDDED ? GROWTH_DURATION * GROWTH_RATE : 0
     const t0 = Date.now()
     console.log(`signing ${warmCount + mainCount + purgeCount + 2 * growthCount + 1} RS256 assertions (not timed)...`)
     const pem = userKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
@@ -416,12 +436,14 @@ async function main (): Promise<number> {
       fs.writeFileSync(grownFile, assertions.splice(-growthCount).map((a) => tokenForm(client.id, a)).join('\n'))
     }
     // The main phase's org: the administrator, the load's user and plain users up to SMALL_ORG_USERS.
-    const dbClient = new pg.Client({ connectionString: dbUrl.toString() })
-    await dbClient.connect()
-    try {
-      await addPlainUsers(dbClient, orgId, SMALL_ORG_USERS - 2)
-    } finally {
-      await dbClient.end()
+    if (!EMBEDDED) {
+      const dbClient = new pg.Client({ connectionString: dbUrl.toString() })
+      await dbClient.connect()
+      try {
+        await addPlainUsers(dbClient, orgId, SMALL_ORG_USERS - 2)
+      } finally {
+        await dbClient.end()
+      }
     }
     const warmFile = path.join(dir, 'warm.txt')
     const mainFile = path.join(dir, 'main.txt')
@@ -477,8 +499,9 @@ async function main (): Promise<number> {
     const measure = async (name: string, job: LoadJob): Promise<void> => {
       console.log(`${name}: ${job.duration} s at ${job.connections} connections...`)
       const cpu0 = cpuMs(pid)
-      const tx0 = await transactions(admin, dbName)
-      const pg0 = await backendCpuMs(admin, dbName)
+      // On the embedded database there is no server to ask: its CPU is the server process's own.
+      const tx0 = EMBEDDED ? 0 : await transactions(admin, dbName)
+      const pg0 = EMBEDDED ? new Map<number, number>() : await backendCpuMs(admin, dbName)
       const ticks0 = cpuTicks()
       const traced0 = { ...receiver?.received }
       const started = process.hrtime.bigint() / 1000n
@@ -494,10 +517,10 @@ async function main (): Promise<number> {
       const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys
       const cpuPerReq = cpu / Math.max(1, result.requests)
       const sysShare = (cpu1.sys - cpu0.sys) / cpu
-      const pgPerReq = backendCpuSince(pg0, await backendCpuMs(admin, dbName)) / Math.max(1, result.requests)
+      const pgPerReq = EMBEDDED ? 0 : backendCpuSince(pg0, await backendCpuMs(admin, dbName)) / Math.max(1, result.requests)
       // The statistics collector lags by up to a second.
-      await new Promise((resolve) => setTimeout(resolve, 1100))
-      const txPerReq = (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
+      if (!EMBEDDED) await new Promise((resolve) => setTimeout(resolve, 1100))
+      const txPerReq = EMBEDDED ? 0 : (await transactions(admin, dbName) - tx0) / Math.max(1, result.requests)
       phases.push({ name, result, peakKb, cpuPerReq, sysShare, pgPerReq, txPerReq, ...(host ? { host } : {}) })
     }
     await measure('jwt-bearer token', { url: `${oauth}/token`, connections: CONNECTIONS, duration: DURATION, headers: form, bodiesFile: mainFile })

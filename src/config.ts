@@ -49,6 +49,7 @@ export const EnvSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', maxLength: 2048 })),
   REDIS_KEY_PREFIX: Type.String({ default: 'aoc:', pattern: '^[A-Za-z0-9:._-]{1,64}$' }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  EMBEDDED_DB_THREAD: Type.Union([Type.Literal('worker'), Type.Literal('main')], { default: 'worker' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   ADMIN_TOKEN_TTL: Seconds(1800, 60, 24 * 3600),
   USER_TOKEN_TTL: Seconds(3600, 60, 24 * 3600),
@@ -117,6 +118,12 @@ export interface Config {
   /** Prefix of every Redis key, so that deployments may share one Redis. */
   redisKeyPrefix: string
   dataDir: string
+  /**
+   * Where the embedded database runs its SQL: 'worker', a thread of its own, so that a slow
+   * statement does not stall the event loop; 'main', the event loop's thread (as before, for
+   * comparison). Unused with DATABASE_URL.
+   */
+  embeddedDbThread: 'worker' | 'main'
   logLevel: string
   adminTokenTtl: number
   userTokenTtl: number
@@ -375,6 +382,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     dataDir: path.resolve(e.DATA_DIR),
+    embeddedDbThread: e.EMBEDDED_DB_THREAD,
     logLevel: e.LOG_LEVEL,
     adminTokenTtl: e.ADMIN_TOKEN_TTL,
     userTokenTtl: e.USER_TOKEN_TTL,

@@ -3,9 +3,12 @@ import path from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
-import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { PGliteDialect } from 'kysely-pglite-dialect'
+import { PGLITE_EXTENSIONS } from './pglite-extensions.js'
+import { PgliteThread, PgliteThreadDialect, type ThreadStart } from './pglite-thread.js'
 import type { Database } from './schema.js'
+
+export { PGLITE_EXTENSIONS }
 
 /** Which back end a Db runs on; tests and logs name it. */
 export type DbKind = 'postgres' | 'pglite'
@@ -75,13 +78,6 @@ export function isEmbedded (db: Kysely<Database>): boolean {
 }
 
 /**
- * The extensions the migrations create (pg_trgm: 0008's trigram indexes for `?q=`). PGlite loads an
- * extension only when it is named at creation, so every PGlite.create passes these, a loaded
- * data directory included.
- */
-export const PGLITE_EXTENSIONS = { pg_trgm: pgTrgm }
-
-/**
  * Opens the embedded PostgreSQL. `dataDir` undefined keeps it in memory (tests); `pglite` lets a
  * caller pass an already opened or cloned instance.
  */
@@ -93,5 +89,18 @@ export async function connectPglite (dataDir?: string, pglite?: PGlite): Promise
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) })
   embedded.add(db)
+  return { db, kind: 'pglite', close: () => db.destroy() }
+}
+
+/**
+ * Opens the embedded PostgreSQL in a worker thread of its own (EMBEDDED_DB_THREAD=worker): its SQL
+ * runs beside the event loop instead of on it, so a slow statement delays the statements queued
+ * behind it, not every request. `start.dataDir` undefined keeps it in memory (tests, from
+ * `start.loadDataDir` when given). A transaction has the session to itself, as with connectPglite.
+ */
+export async function connectPgliteWorker (start: ThreadStart = {}): Promise<DbHandle> {
+  if (start.dataDir) await fs.mkdir(path.dirname(start.dataDir), { recursive: true })
+  const thread = await PgliteThread.start(start)
+  const db = new Kysely<Database>({ dialect: new PgliteThreadDialect(thread) })
   return { db, kind: 'pglite', close: () => db.destroy() }
 }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
-import { connectPglite, connectPostgres, PGLITE_EXTENSIONS, type DbHandle } from '../../src/db/connect.js'
+import { connectPglite, connectPgliteWorker, connectPostgres, PGLITE_EXTENSIONS, type DbHandle } from '../../src/db/connect.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import type { Db } from '../../src/store/db.js'
 import { withAdvisoryLock } from '../../src/store/locks.js'
@@ -13,12 +13,18 @@ import { withAdvisoryLock } from '../../src/store/locks.js'
  * One migrated database for a test file. With TEST_DATABASE_URL (a server's admin URL), a fresh
  * database is created on that server and dropped at the end; otherwise an in-memory PGlite,
  * loaded from the migrated template that scripts/test.mjs dumps once (PGLITE_TEMPLATE), or
- * created and migrated here when there is none.
+ * created and migrated here when there is none. The PGlite runs in a thread of its own, as the
+ * server's default does, unless EMBEDDED_DB_THREAD=main.
  */
 export async function testDb (): Promise<DbHandle> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (serverUrl) return await serverDb()
   const template = process.env.PGLITE_TEMPLATE
+  if (process.env.EMBEDDED_DB_THREAD !== 'main') {
+    const handle = await connectPgliteWorker(template ? { loadDataDir: await fs.readFile(template) } : {})
+    await migrateToLatest(handle.db)
+    return handle
+  }
   if (template) {
     const blob = new Blob([await fs.readFile(template)])
     const instance = await PGlite.create({ loadDataDir: blob, extensions: PGLITE_EXTENSIONS })
