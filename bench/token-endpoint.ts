@@ -47,6 +47,7 @@ import pg from 'pg'
 import { connectPostgres } from '../src/db/connect.js'
 import { DEFAULT_PURGE_DUTY, purgeExpiredOnce } from '../src/services/purge.js'
 import { PURGE_BATCH } from '../src/store/db.js'
+import { runLoad } from './token-phase.js'
 import { addPlainUsers, growOrganization, growthSize, printGrowth, type GrowthReport } from './growth.js'
 import { coreSpeed, cpuShares, cpuTicks } from './host.js'
 import type { LoadJob, LoadResult } from './load.js'
@@ -193,16 +194,9 @@ async function sampled<T> (pid: number, fn: () => Promise<T>): Promise<{ value: 
   }
 }
 
-/** Runs one load job in its own process. */
+/** Runs one load job in its own process (bench/token-phase.ts). */
 async function load (job: LoadJob, dir: string, name: string): Promise<LoadResult> {
-  const jobFile = path.join(dir, `${name}.json`)
-  fs.writeFileSync(jobFile, JSON.stringify(job))
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  if (code !== 0) fail(`the load generator (${name}) exited with ${code}`)
-  return JSON.parse(out.trim().split('\n').pop()!) as LoadResult
+  return await runLoad(job, dir, name)
 }
 
 /** Waits until /health/ready answers 200, or the server dies, or 30 s pass. */

@@ -44,6 +44,18 @@ export async function signAssertions (pem: string, count: number, clientId: stri
   return parts.flat()
 }
 
+/** Runs one load job (bench/load.ts, autocannon) in its own process; its result. The job's file is `<stem>.json` in `dir`. */
+export async function runLoad (job: LoadJob, dir: string, stem: string, name = stem): Promise<LoadResult> {
+  const jobFile = path.join(dir, `${stem}.json`)
+  fs.writeFileSync(jobFile, JSON.stringify(job))
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) fail(`the load generator (${name}) exited with ${code}`)
+  return JSON.parse(out.trim().split('\n').pop()!) as LoadResult
+}
+
 /** How a token phase is driven: `rate` tokens/s offered, or as fast as answered without it. */
 export interface PhaseLoad { connections: number, duration: number, rate?: number }
 
@@ -54,14 +66,7 @@ export async function tokenPhase (name: string, dir: string, url: string, client
   const file = path.join(dir, `${stem}.txt`)
   fs.writeFileSync(file, assertions.map((a) => `client_id=${clientId}&scope=user%3Aall&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${a}`).join('\n'))
   const job: LoadJob = { url, connections: load.connections, duration: load.duration, headers: { 'content-type': 'application/x-www-form-urlencoded' }, bodiesFile: file, ...(load.rate ? { rate: load.rate } : {}) }
-  const jobFile = path.join(dir, `${stem}.json`)
-  fs.writeFileSync(jobFile, JSON.stringify(job))
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  if (code !== 0) fail(`the load generator (${name}) exited with ${code}`)
-  const r = JSON.parse(out.trim().split('\n').pop()!) as LoadResult
+  const r = await runLoad(job, dir, stem, name)
   if (r.non2xx + r.errors + r.timeouts > 0) fail(`${name}: ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts`)
   return r
 }
