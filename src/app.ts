@@ -93,7 +93,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   let redis: RedisHandle | undefined
   // The REST lists' pool (context.ts adminDb), owned by the app even when the caller owns `handle`.
   const admin = handle.url
-    ? connectPostgres(handle.url, config.adminDbPoolMax, { statementTimeoutMs: config.adminStatementTimeoutMs, applicationName: 'aoc-admin-reads' })
+    ? connectPostgres(handle.url, config.adminDbPoolMax, { statementTimeoutMs: config.adminStatementTimeoutMs, applicationName: 'aoc-admin-reads', duty: config.adminDbDuty })
     : undefined
   try {
     if (config.migrateOnStart) await migrateToLatest(handle.db)
@@ -177,6 +177,17 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
     app.addHook('onRequest', async (request) => {
       if (closing && !request.routeOptions.url?.startsWith('/health/')) throw new UnavailableError('the server is stopping; retry later')
     })
+    // fastify closes the connections idle when the close begins, once. One busy then with a request
+    // routed before it (so answered without `Connection: close`) turns idle later, and the close would
+    // wait for the client to hang up (undici keeps it ~70 s): the server outlived its shutdown timeout
+    // and exited 1 (test/server.test.ts). So until the server has closed, idle connections are closed
+    // every 100 ms; a request already sent behind the one in flight still gets its 503 first.
+    let reaper: NodeJS.Timeout | undefined
+    app.addHook('preClose', async () => {
+      reaper = setInterval(() => { app.server.closeIdleConnections() }, 100)
+      reaper.unref()
+    })
+    app.addHook('onClose', async () => { clearInterval(reaper) })
     // By the route's pattern, never the path itself: an id or an org name must not become a label.
     app.addHook('onResponse', async (request, reply) => {
       request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')

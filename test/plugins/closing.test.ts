@@ -62,3 +62,29 @@ t.test('a request behind one in flight when the close begins gets the documented
   t.equal(readyAnswer?.status, 503)
   t.match(JSON.parse(readyAnswer?.body ?? '{}'), { status: 'unavailable', reason: 'draining' }, 'readiness says draining, in its own body')
 })
+
+t.test('a keep-alive connection whose request was in flight when the close began does not hold the close', async (t) => {
+  const { app } = await buildTestApp(t)
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  let entered!: () => void
+  const inside = new Promise<void>((resolve) => { entered = resolve })
+  app.get('/test/hold', async () => { entered(); await held; return { held: true } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  // A client that never hangs up on its own, as undici does not for ~70 s after a keep-alive answer.
+  const socket = net.connect(port, '127.0.0.1')
+  let received = ''
+  socket.on('data', (c) => { received += c })
+  const hungUp = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+  socket.write('GET /test/hold HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n')
+  await inside
+  const closed = app.close().then(() => 'closed')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  release()
+  const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000))])
+  t.equal(outcome, 'closed', 'the close ends once the answer is out, without the client hanging up')
+  await hungUp
+  t.match(received, /^HTTP\/1\.1 200 /, 'the request in flight was answered')
+  t.ok(socket.destroyed, 'and the server closed the connection')
+})
