@@ -69,6 +69,7 @@ const DATABASE_FREE = [
   'test/oauth/policy.test.ts',
   'test/registry/password-rules.test.ts',
   'test/cache/hot-rows.test.ts',
+  'test/db/duty-pool.test.ts',
   'test/log-scan.test.ts',
   'test/examples/typescript-client.test.ts',
   'test/openapi-response-check.test.ts'

@@ -68,6 +68,7 @@ export const EnvSchema = Type.Object({
   // One: an admin list at a time per instance, so that 1000-row pages never take the token path's cores (README "A million users").
   ADMIN_DB_POOL_MAX: Type.Integer({ default: 1, minimum: 1, maximum: 100 }),
   ADMIN_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 0, maximum: 600_000 }),
+  ADMIN_DB_DUTY: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 1 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT: Seconds(10, 1, 600),
   SHUTDOWN_GRACE: Seconds(5, 0, 300),
@@ -149,6 +150,8 @@ export interface Config {
   adminDbPoolMax: number
   /** statement_timeout of that pool's connections, ms (0: none); a list that hits it is a 503. */
   adminStatementTimeoutMs: number
+  /** The share of wall time each admin-pool connection may be busy (src/db/duty-pool.ts). */
+  adminDbDuty: number
   bodyLimit: number
   shutdownTimeout: number
   /** Seconds between SIGTERM and closing, while /health/ready answers 503 so that load balancers stop sending. */
@@ -398,6 +401,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     adminDbPoolMax: e.ADMIN_DB_POOL_MAX,
     adminStatementTimeoutMs: e.ADMIN_STATEMENT_TIMEOUT_MS,
+    adminDbDuty: e.ADMIN_DB_DUTY,
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     shutdownGrace: e.SHUTDOWN_GRACE,

@@ -157,6 +157,8 @@ t.test('each bad value is refused with a ConfigError naming the variable', async
     ['PURGE_DUTY', '0', 'a purge that never runs'],
     ['PURGE_DUTY', '1.5', 'above the whole time'],
     ['PURGE_DUTY', 'half', 'not a number'],
+    ['ADMIN_DB_DUTY', '0', 'lists that never run'],
+    ['ADMIN_DB_DUTY', '2', 'above the whole time'],
     ['SHUTDOWN_GRACE', '-1', 'negative'],
     ['SHUTDOWN_GRACE', '3600', 'above five minutes'],
     ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'slow', 'not a number'],

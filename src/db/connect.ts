@@ -7,6 +7,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect'
 import { PGLITE_EXTENSIONS } from './pglite-extensions.js'
 import { PgliteThread, PgliteThreadDialect, type ThreadStart } from './pglite-thread.js'
 import type { Database } from './schema.js'
+import { DutyPool } from './duty-pool.js'
 
 export { PGLITE_EXTENSIONS }
 
@@ -33,6 +34,8 @@ export interface PoolOptions {
   statementTimeoutMs?: number
   /** Shown in pg_stat_activity, so an operator tells the pools apart. */
   applicationName?: string
+  /** The share of wall time each connection may be busy (DutyPool); absent or 1: no pause. */
+  duty?: number
 }
 
 /** Connects to PostgreSQL at `url`. */
@@ -57,7 +60,8 @@ export function connectPostgres (url: string, poolMax = 10, options: PoolOptions
   // the pool is still closing it) makes the pool emit 'error'; unhandled, that kills the process.
   // The pool has already discarded the connection and the next query opens a new one.
   pool.on('error', () => {})
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const paced = options.duty !== undefined && options.duty < 1 ? new DutyPool(pool, options.duty) : pool
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: paced }) })
   return {
     db,
     kind: 'postgres',
