@@ -12,7 +12,9 @@
  *
  * Environment: BENCH_PG_URL, SCALE_USERS (>= 1000), SCALE_DURATION (s per token phase, default 6),
  * SCALE_RATE (assertions signed per second of a phase, default 2500), SCALE_REPEAT (requests per
- * admin query, default 30), SCALE_OFFERED (tokens/s offered in the steady phases, default 500), BENCH_SKIP_BUILD=1. The database is dropped at the end.
+ * admin query, default 30), SCALE_OFFERED (tokens/s offered in the steady phases, default 500), BENCH_SKIP_BUILD=1,
+ * SCALE_DUTIES (e.g. "1,0.5,1,0.5": after the rest, the server restarted with each ADMIN_DB_DUTY in
+ * turn and the offered-rate phase beside the 10 searches run again). The database is dropped at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
@@ -35,6 +37,7 @@ const OFFERED = Number(env.SCALE_OFFERED ?? 500)
 const ORG = 'bench'
 const EMAIL = 'load@bench.example'
 const CONNECTIONS = 32
+const DUTIES = (env.SCALE_DUTIES ?? '').split(',').map((d) => d.trim()).filter(Boolean)
 
 const sign = async (pem: string, count: number, clientId: string, subs: string[]) => await signAssertions(pem, count, clientId, subs, ORG)
 const tokenLoad = async (name: string, dir: string, url: string, clientId: string, assertions: string[], rate?: number) =>
@@ -69,13 +72,21 @@ async function main (): Promise<number> {
     cli(['user', 'create', '--org', ORG, '--email', EMAIL, '--public-key', path.join(dir, 'user.pem')])
     const client = JSON.parse(cli(['client', 'create', '--org', ORG, '--name', 'bench', '--jwt-grant'])) as { id: string }
 
-    server = spawn(process.execPath, ['dist/server.js'], { cwd: ROOT, env: serverEnv, stdio: ['ignore', 'inherit', 'inherit'] })
     const base = `http://127.0.0.1:${port}`
-    for (let i = 0; ; i++) {
-      if (i > 300) fail('the server did not become ready in 30 s')
-      if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break
-      await new Promise((resolve) => setTimeout(resolve, 100))
+    const startServer = async (extra: NodeJS.ProcessEnv = {}) => {
+      if (server && server.exitCode === null) {
+        const exited = new Promise((resolve) => server!.once('exit', resolve))
+        server.kill('SIGTERM')
+        await exited
+      }
+      server = spawn(process.execPath, ['dist/server.js'], { cwd: ROOT, env: { ...serverEnv, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] })
+      for (let i = 0; ; i++) {
+        if (i > 300) fail('the server did not become ready in 30 s')
+        if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
     }
+    await startServer()
     const tokenUrl = `${base}/api/v1/oauth2/${ORG}/token`
     const perPhase = DURATION * RATE
     const oneUser = async (name: string) => await tokenLoad(name, dir, tokenUrl, client.id, await sign(privatePem, perPhase, client.id, [EMAIL]))
@@ -140,6 +151,19 @@ async function main (): Promise<number> {
     const steadyContended = await withSearches(async () => await offered(`large, one user, ${OFFERED}/s, 10 admin searches`))
     searchMs.sort((a, b) => a - b)
 
+    // The admin pool's pace (ADMIN_DB_DUTY) compared in the same run: the server restarted with each
+    // value in turn (alternating, so that a drift of the host's speed shows), the offered-rate phase
+    // beside the 10 searches each time.
+    const dutyRows: string[][] = [['ADMIN_DB_DUTY', 'token p50 ms', 'token p99 ms', 'searches answered', 'search p50 ms']]
+    for (const duty of DUTIES) {
+      await startServer({ ADMIN_DB_DUTY: duty })
+      await tokenLoad('warm-up', dir, tokenUrl, client.id, await sign(privatePem, RATE, client.id, [EMAIL]))
+      const before = searchMs.length
+      const r = await withSearches(async () => await offered(`ADMIN_DB_DUTY=${duty}, ${OFFERED}/s offered, 10 admin searches`))
+      const mine = searchMs.splice(before).sort((a, b) => a - b)
+      dutyRows.push([duty, r.p50.toFixed(1), r.p99.toFixed(1), String(mine.length), quantile(mine, 0.5).toFixed(0)])
+    }
+
     const table = (rows: string[][]) => {
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
       for (const r of rows) console.log(r.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  '))
@@ -156,6 +180,10 @@ async function main (): Promise<number> {
       `as fast as answered ${contended.p50.toFixed(1)} ms at ${contended.rps.toFixed(0)}/s; the searches meanwhile: ${searchMs.length} answered, p50 ${quantile(searchMs, 0.5).toFixed(0)} ms, p99 ${quantile(searchMs, 0.99).toFixed(0)} ms`)
     console.log('')
     table(adminRows)
+    if (DUTIES.length > 0) {
+      console.log('')
+      table(dutyRows)
+    }
     console.log(`load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     return 0
   } finally {
